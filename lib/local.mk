@@ -1,0 +1,19 @@
+# libvd: the native image core (lib/).  Built as a convenience library
+# linked into the tools, unit tests and fuzzers.
+
+noinst_LTLIBRARIES += lib/libvd.la
+lib_libvd_la_SOURCES = \
+	lib/vd.h \
+	lib/vd-internal.h \
+	lib/error.c \
+	lib/util.c \
+	lib/io.c \
+	lib/io-file.c \
+	lib/io-mem.c \
+	lib/format.c \
+	lib/image.c \
+	lib/info.c \
+	lib/create.c \
+	lib/fmt-raw.c
+lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
+lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

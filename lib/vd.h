@@ -1,0 +1,266 @@
+/* libvd: the public API of the vdtools image core.
+ * Tools include only this header.  Images are opened through format
+ * drivers (lib/format.c) that sit on an I/O layer (io-file.c, io-mem.c).
+ *
+ * Conventions: every call that can fail returns -1 (or NULL) and records a
+ * message and an errno for the calling thread, read back with vd_error ()
+ * and vd_errno ().  Messages name the file and the fact.
+ */
+#ifndef VD_H
+#define VD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors -------------------------------------------------------- */
+
+/* The last error of this thread: a message ("" if none) and an errno (0
+ * if none applies).  Borrowed until the next libvd call on this thread. */
+const char *vd_error (void);
+int vd_errno (void);
+
+/* Record an error (used by libvd itself and by tools that report through
+ * the same channel).  errnum may be 0. */
+void vd_set_error (int errnum, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+/* ---- sizes ---------------------------------------------------------- */
+
+/* Parse a size as qemu-img does: plain bytes, or a number (decimals
+ * allowed with a suffix) followed by b, k/K, M, G, T, P or E (powers of
+ * 1024).  Negative values, overflow and junk are refused.  Returns 0 and
+ * sets *ret, or -1 with the error set (the message names the text). */
+int vd_parse_size (const char *str, uint64_t *ret);
+
+/* Format a size as qemu does in human output ("10 GiB", "196 KiB",
+ * "0.977 KiB").  Writes into buf (at least 32 bytes). */
+void vd_size_to_str (uint64_t size, char *buf, size_t len);
+
+/* ---- options (-o key=value,...) -------------------------------------- */
+
+/* A parsed option list.  Caller frees with vd_opts_free. */
+struct vd_opt {
+  char *key;
+  char *value; /* never NULL; "" for a bare key ("-o preallocation") */
+  bool used;   /* set by vd_opts_get*: unused options are an error */
+};
+struct vd_opts {
+  struct vd_opt *v;
+  size_t n;
+};
+
+/* Parse "a=1,b=2" (a ",," is a literal comma, as qemu does) and append to
+ * *opts.  Returns 0 or -1 with the error set. */
+int vd_opts_parse (struct vd_opts *opts, const char *str);
+/* Append or replace one option. */
+int vd_opts_set (struct vd_opts *opts, const char *key, const char *value);
+/* Look up a key; marks it used.  NULL if absent (borrowed). */
+const char *vd_opts_get (struct vd_opts *opts, const char *key);
+/* Typed getters: return 0 and leave *ret unchanged if absent, 1 if found
+ * and parsed, -1 on a bad value (error set, naming the option). */
+int vd_opts_get_size (struct vd_opts *opts, const char *key, uint64_t *ret);
+int vd_opts_get_bool (struct vd_opts *opts, const char *key, bool *ret);
+int vd_opts_get_uint (struct vd_opts *opts, const char *key, uint64_t *ret);
+/* The first option not consumed by any getter, or NULL. */
+const char *vd_opts_first_unused (const struct vd_opts *opts);
+void vd_opts_free (struct vd_opts *opts);
+
+/* ---- formats --------------------------------------------------------- */
+
+/* An option a format accepts at create time (for -o help and checking). */
+struct vd_create_opt_desc {
+  const char *name;
+  const char *type; /* "size", "bool", "string", "number" */
+  const char *help;
+};
+
+/* The formats libvd knows, in probe order; NULL-terminated.  Borrowed. */
+const char *const *vd_format_names (void);
+/* NULL-terminated option descriptions of a format's create, or NULL with
+ * the error set if the format is unknown. */
+const struct vd_create_opt_desc *vd_format_create_opts (const char *format);
+bool vd_format_known (const char *format);
+
+/* Probe a file's format by content.  Returns a static name, or NULL with
+ * the error set.  Never follows names inside the file. */
+const char *vd_probe_file (const char *filename);
+
+/* ---- images ---------------------------------------------------------- */
+
+typedef struct vd_image vd_image;
+
+enum {
+  VD_OPEN_RDWR = 1 << 0,              /* default is read-only */
+  VD_OPEN_NO_BACKING = 1 << 1,        /* do not open the backing chain */
+  VD_OPEN_UNSAFE_PATHS = 1 << 2,      /* allow names inside images to reach
+                                         outside the image's folder */
+  VD_OPEN_PROBE_RAW_BACKING = 1 << 3, /* allow an unrecorded backing
+                                         format to be probed as raw */
+  VD_OPEN_NO_LOCK = 1 << 4,           /* take no image lock (qemu-img -U) */
+};
+
+/* Open FILENAME with FORMAT (NULL: probe by content).  backing_format, if
+ * not NULL, is what the user said the backing file's format is (-F) and
+ * overrides a header that records none.  Returns NULL with the error set.
+ * Caller closes with vd_close. */
+vd_image *vd_open (const char *filename, const char *format, unsigned flags);
+vd_image *vd_open_ex (const char *filename, const char *format,
+                      const char *backing_format, unsigned flags);
+/* Close; flushes a writable image.  Returns -1 if the final flush failed
+ * (the image is freed either way). */
+int vd_close (vd_image *img);
+
+uint64_t vd_get_size (vd_image *img);
+const char *vd_get_format (vd_image *img);
+const char *vd_get_filename (vd_image *img);
+bool vd_is_readonly (vd_image *img);
+/* The opened backing image (borrowed), or NULL. */
+vd_image *vd_get_backing (vd_image *img);
+/* The preferred I/O granularity (cluster/grain size, or 0). */
+uint32_t vd_get_cluster_size (vd_image *img);
+
+/* Read / write COUNT bytes at OFFSET; the range must lie inside the
+ * virtual size.  Reads of unallocated ranges return the backing file's
+ * data or zeros.  Return 0 or -1. */
+int vd_pread (vd_image *img, void *buf, size_t count, uint64_t offset);
+int vd_pwrite (vd_image *img, const void *buf, size_t count, uint64_t offset);
+
+enum {
+  VD_ZERO_MAY_UNMAP = 1 << 0, /* the range may be deallocated */
+};
+/* Make a range read as zeros, without writing zero bytes where the format
+ * can record zeros as such. */
+int vd_zero (vd_image *img, uint64_t offset, uint64_t count, unsigned flags);
+/* Discard a range (its content becomes unspecified: backing or zeros). */
+int vd_discard (vd_image *img, uint64_t offset, uint64_t count);
+int vd_flush (vd_image *img);
+/* Change the virtual size.  Shrinking needs VD_TRUNCATE_SHRINK. */
+enum { VD_TRUNCATE_SHRINK = 1 << 0 };
+int vd_truncate (vd_image *img, uint64_t size, unsigned flags);
+
+/* Extents. */
+enum {
+  VD_EXT_DATA = 1 << 0,         /* stored data backs this range */
+  VD_EXT_ZERO = 1 << 1,         /* the range reads as zeros */
+  VD_EXT_ALLOCATED = 1 << 2,    /* this image (not a backing file) decides
+                                   what the range reads as */
+  VD_EXT_OFFSET_VALID = 1 << 3, /* host_offset is set (map) */
+};
+struct vd_extent {
+  uint64_t offset;
+  uint64_t length;
+  unsigned flags;
+  int depth;             /* 0: this image, 1: its backing file, ... */
+  uint64_t host_offset;  /* with VD_EXT_OFFSET_VALID */
+  const char *host_file; /* with VD_EXT_OFFSET_VALID: borrowed */
+};
+
+/* Describe the range starting at OFFSET (at most LENGTH bytes long): fills
+ * *ext with one extent that starts at OFFSET and has uniform flags.
+ * If ALL_LAYERS, ranges unallocated here are resolved through the backing
+ * chain (depth says where); otherwise they are reported as not
+ * VD_EXT_ALLOCATED at depth 0 with the flags the chain would give... see
+ * vd_block_status_top.  Returns 0 or -1. */
+int vd_block_status (vd_image *img, uint64_t offset, uint64_t length,
+                     struct vd_extent *ext);
+/* This layer only: VD_EXT_ALLOCATED is clear for a range that falls
+ * through to the backing file (its DATA/ZERO flags are then unknown and
+ * clear). */
+int vd_block_status_top (vd_image *img, uint64_t offset, uint64_t length,
+                         struct vd_extent *ext);
+
+/* ---- info ------------------------------------------------------------ */
+
+/* A small value tree for format-specific information, dumped by the tools
+ * as JSON (keys as they are) or as qemu-img's human text. */
+enum vd_value_type {
+  VD_VAL_STRING,
+  VD_VAL_INT,
+  VD_VAL_BOOL,
+  VD_VAL_LIST,
+  VD_VAL_DICT,
+};
+struct vd_value {
+  enum vd_value_type type;
+  char *key; /* member name inside a dict, else NULL */
+  char *s;
+  int64_t i;
+  bool b;
+  struct vd_value **items; /* list or dict members, in order */
+  size_t n;
+};
+struct vd_value *vd_value_new_dict (void);
+struct vd_value *vd_value_new_list (void);
+/* Add a member to a dict (key) or list (key NULL).  Returns the new node
+ * (owned by the parent) or NULL on allocation failure. */
+struct vd_value *vd_value_add_str (struct vd_value *parent, const char *key,
+                                   const char *s);
+struct vd_value *vd_value_add_int (struct vd_value *parent, const char *key,
+                                   int64_t i);
+struct vd_value *vd_value_add_bool (struct vd_value *parent, const char *key,
+                                    bool b);
+struct vd_value *vd_value_add_dict (struct vd_value *parent, const char *key);
+struct vd_value *vd_value_add_list (struct vd_value *parent, const char *key);
+void vd_value_free (struct vd_value *v);
+
+struct vd_snapshot_info {
+  char *id;
+  char *name;
+  uint64_t vm_state_size;
+  int64_t date_sec;
+  int64_t date_nsec;
+  uint64_t vm_clock_nsec;
+  uint64_t icount; /* UINT64_MAX if not recorded */
+};
+
+struct vd_info {
+  char *filename;
+  char *format;
+  uint64_t virtual_size;
+  int64_t actual_size;   /* bytes allocated on the host, -1 if unknown */
+  uint64_t cluster_size; /* 0 if the format has none */
+  bool has_dirty_flag;
+  bool dirty_flag;
+  bool encrypted;
+  char *backing_filename;           /* as recorded, or NULL */
+  char *full_backing_filename;      /* resolved path, or NULL */
+  char *backing_format;             /* as recorded, or NULL */
+  struct vd_value *format_specific; /* dict {type, data}, or NULL */
+  struct vd_snapshot_info *snapshots;
+  size_t nr_snapshots;
+};
+
+/* Fill *info for an open image.  Caller frees with vd_info_free. */
+int vd_get_info (vd_image *img, struct vd_info *info);
+void vd_info_free (struct vd_info *info);
+
+/* ---- create ---------------------------------------------------------- */
+
+enum {
+  VD_CREATE_FORCE = 1 << 0, /* replace an existing file */
+};
+
+/* Create an image of FORMAT and SIZE at FILENAME with options OPTS (may be
+ * NULL; -o options as qemu-img names them; every option must be known to
+ * the format).  The file is written under a temporary name in the same
+ * folder and renamed into place at the end, so a failure leaves nothing
+ * behind and an existing file is untouched; without VD_CREATE_FORCE an
+ * existing FILENAME is refused.  Returns 0 or -1. */
+int vd_create (const char *filename, const char *format, uint64_t size,
+               struct vd_opts *opts, unsigned flags);
+
+/* Remove the temporary output files libvd is writing (create, convert)
+ * and forget them.  Async-signal-safe: a tool calls it from its SIGINT /
+ * SIGTERM handler before exiting, so an interrupted run leaves nothing. */
+void vd_remove_temp_files (void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VD_H */

@@ -1,0 +1,39 @@
+#!/bin/sh
+# A short, bounded libFuzzer run of each harness (TAP): seeds are images
+# made by vd-img and qemu-img at run time.  Any crash, leak or timeout
+# fails.  FUZZ_SECONDS sets the time per harness (default 20).
+. "$top_srcdir/tests/functions.sh"
+
+secs=${FUZZ_SECONDS:-20}
+harnesses=$(ls "$top_builddir"/tests/fuzz/fuzz-* 2>/dev/null | grep -v '\.[a-z]*$' || true)
+[ -n "$harnesses" ] || skip_all "no fuzz harnesses built (configure --enable-fuzzing with clang)"
+
+seeds="$tmp/seeds"
+mkdir -p "$seeds"
+if [ -x "$top_builddir/tools/vd-img" ]; then
+  vd_img create -q -f raw "$tmp/s.raw" 64k && cp "$tmp/s.raw" "$seeds/raw"
+fi
+if command -v qemu-img >/dev/null; then
+  for f in qcow2 vmdk vdi vhdx vpc; do
+    qemu-img create -q -f $f "$tmp/s.$f" 1M 2>/dev/null && cp "$tmp/s.$f" "$seeds/$f"
+  done
+fi
+[ -d "$top_srcdir/tests/fuzz/seeds" ] && cp "$top_srcdir"/tests/fuzz/seeds/* "$seeds"/ 2>/dev/null
+
+for h in $harnesses; do
+  name=$(basename "$h")
+  corpus="$tmp/corpus-$name"
+  mkdir -p "$corpus"
+  cp "$seeds"/* "$corpus"/ 2>/dev/null
+  if "$h" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
+      -malloc_limit_mb=512 -max_len=1048576 -print_final_stats=1 \
+      -artifact_prefix="$tmp/" "$corpus" >"$tmp/$name.log" 2>&1; then
+    ok "$name ran $secs s clean ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$') runs)"
+  else
+    not_ok "$name found a problem"
+    tail -40 "$tmp/$name.log" | sed 's/^/# /'
+    ls "$tmp"/crash-* "$tmp"/leak-* "$tmp"/timeout-* "$tmp"/oom-* 2>/dev/null | sed 's/^/# artifact: /'
+  fi
+done
+
+done_testing

@@ -1,0 +1,70 @@
+# The test suite (make check).  Every test speaks TAP: cmocka programs
+# (CMOCKA_MESSAGE_OUTPUT=TAP) and shell scripts (tests/functions.sh), so
+# the summary counts individual checks.
+
+TEST_EXTENSIONS = .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_DRIVER = $(LOG_DRIVER)
+LOG_COMPILER = $(top_srcdir)/tests/run-wrapper
+SH_LOG_COMPILER = $(SHELL)
+AM_TESTS_ENVIRONMENT = \
+	CMOCKA_MESSAGE_OUTPUT=TAP; export CMOCKA_MESSAGE_OUTPUT; \
+	MALLOC_PERTURB_=$$(( $$RANDOM % 255 + 1 )); export MALLOC_PERTURB_; \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	LANG=C.UTF-8; LC_ALL=C.UTF-8; export LANG LC_ALL;
+
+EXTRA_DIST += tests/run-wrapper tests/functions.sh
+
+# ---- unit tests (cmocka) -------------------------------------------------
+unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS) -Wno-shadow
+unit_ldadd = lib/libvd.la $(CMOCKA_LIBS)
+
+unit_tests = \
+	tests/unit/test-util \
+	tests/unit/test-io \
+	tests/unit/test-fmt-raw \
+	tests/unit/test-format
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+
+tests_unit_test_util_SOURCES = tests/unit/test-util.c tests/unit/test-helpers.h
+tests_unit_test_util_CFLAGS = $(unit_cflags)
+tests_unit_test_util_LDADD = $(unit_ldadd)
+tests_unit_test_io_SOURCES = tests/unit/test-io.c
+tests_unit_test_io_CFLAGS = $(unit_cflags)
+tests_unit_test_io_LDADD = $(unit_ldadd)
+tests_unit_test_fmt_raw_SOURCES = tests/unit/test-fmt-raw.c
+tests_unit_test_fmt_raw_CFLAGS = $(unit_cflags)
+tests_unit_test_fmt_raw_LDADD = $(unit_ldadd)
+tests_unit_test_format_SOURCES = tests/unit/test-format.c
+tests_unit_test_format_CFLAGS = $(unit_cflags)
+tests_unit_test_format_LDADD = $(unit_ldadd)
+
+# ---- tool tests (shell) --------------------------------------------------
+tool_tests = \
+	tests/tools/create.sh \
+	tests/tools/create-errors.sh \
+	tests/tools/info.sh \
+	tests/tools/help.sh \
+	tests/tools/man-options.sh \
+	tests/tools/style.sh
+TESTS += $(tool_tests)
+EXTRA_DIST += $(tool_tests)
+
+# ---- interop tests against qemu-img --------------------------------------
+interop_tests = \
+	tests/interop/raw-info.sh
+TESTS += $(interop_tests)
+EXTRA_DIST += $(interop_tests)
+
+# ---- fuzzing (clang -fsanitize=fuzzer; ./configure --enable-fuzzing) ----
+EXTRA_DIST += tests/fuzz/fuzz-image.c tests/fuzz/run-fuzz.sh
+if FUZZING
+fuzz_cflags = $(AM_CFLAGS)
+noinst_PROGRAMS += tests/fuzz/fuzz-image
+tests_fuzz_fuzz_image_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_image_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_image_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_image_LDADD = lib/libvd.la
+endif

@@ -1,0 +1,30 @@
+/* vd-img's subcommands: one handler per file (img-NAME.c), dispatched
+ * through the table in vd-img.c as qemu-img does.
+ */
+#ifndef VD_IMG_H
+#define VD_IMG_H
+
+#include "common/common.h"
+
+/* Exit codes shared by most subcommands. */
+#define EXIT_OK 0
+#define EXIT_ERR 1
+
+/* True when invoked under the name qemu-img (drop-in mode). */
+bool img_qemu_mode (void);
+
+/* Parse "--output=human|json"; returns 0 human, 1 json, -1 bad. */
+int img_parse_output (const char *arg);
+
+/* Add -o option text to OPTS, reporting errors.  Returns 0 / -1. */
+int img_add_opts (struct vd_opts *opts, const char *arg);
+/* Print "-o help" for FORMAT. */
+void img_print_create_opts (const char *format);
+
+/* "usage: ..." of one subcommand, for CMD --help. */
+void img_subcommand_usage (const char *name);
+
+int cmd_create (int argc, char **argv);
+int cmd_info (int argc, char **argv);
+
+#endif /* VD_IMG_H */
