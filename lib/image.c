@@ -318,6 +318,35 @@ vd_pwrite (vd_image *img, const void *buf, size_t count, uint64_t offset)
 }
 
 int
+vd_pwrite_compressed (vd_image *img, const void *buf, size_t count,
+                      uint64_t offset)
+{
+  if (check_writable (img) == -1 || check_range (img, count, offset) == -1)
+    return -1;
+  if (!img->fmt->pwrite_compressed) {
+    vd_set_error (ENOTSUP,
+                  _ ("%s: format '%s' does not support compressed writes"),
+                  img->filename, img->fmt->name);
+    return -1;
+  }
+  if (count == 0)
+    return 0;
+  return img->fmt->pwrite_compressed (img, buf, count, offset);
+}
+
+bool
+vd_can_compress (vd_image *img)
+{
+  return img->fmt->pwrite_compressed != NULL;
+}
+
+bool
+vd_is_sequential_only (vd_image *img)
+{
+  return img->sequential_only;
+}
+
+int
 vd_zero (vd_image *img, uint64_t offset, uint64_t count, unsigned flags)
 {
   static const uint8_t zeroes[65536];

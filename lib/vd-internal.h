@@ -40,6 +40,7 @@ void vd_cleanup_free (void *ptr);
 /* ---- I/O layer ------------------------------------------------------- */
 
 struct vd_io;
+struct vd_check_result; /* vd.h, with vd-img check */
 
 /* A backend fills this table; formats only ever call through it.  pread
  * and pwrite transfer the whole count or fail; reading past the end of
@@ -139,6 +140,26 @@ struct vd_format_ops {
                        struct vd_extent *ext);
   /* Add format-specific fields; the core fills the common ones first. */
   int (*info) (vd_image *img, struct vd_info *info);
+
+  /* Optional, filled in as the features land (NULL: "not supported by
+   * FORMAT" from the core). */
+  /* Write whole clusters compressed (convert -c).  OFFSET is cluster
+   * aligned; COUNT is one cluster, or less only at the end of the image. */
+  int (*pwrite_compressed) (vd_image *img, const void *buf, size_t count,
+                            uint64_t offset);
+  /* vd-img check / repair. */
+  int (*check) (vd_image *img, struct vd_check_result *res, unsigned fix);
+  /* Internal snapshots. */
+  int (*snapshot_list) (vd_image *img, struct vd_snapshot_info **list,
+                        size_t *n);
+  int (*snapshot_create) (vd_image *img, const char *name);
+  int (*snapshot_apply) (vd_image *img, const char *name);
+  int (*snapshot_delete) (vd_image *img, const char *name, const char *id);
+  /* Change options of an existing image (vd-img amend). */
+  int (*amend) (vd_image *img, struct vd_opts *opts);
+  /* Rewrite the recorded backing file name and format (rebase, commit);
+   * NULL name removes the backing file. */
+  int (*set_backing) (vd_image *img, const char *name, const char *format);
 };
 
 extern const struct vd_format_ops vd_format_raw;
@@ -163,6 +184,8 @@ struct vd_image {
   char *backing_path;   /* resolved, set by the core */
   vd_image *backing;    /* opened by the core, or NULL */
   int depth;            /* 0 for the top image */
+  bool sequential_only; /* writes must come once each, in increasing
+                           offset order (vmdk streamOptimized) */
   void *priv;           /* driver state, priv_size bytes, zeroed */
 };
 

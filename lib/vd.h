@@ -143,6 +143,16 @@ int vd_flush (vd_image *img);
 enum { VD_TRUNCATE_SHRINK = 1 << 0 };
 int vd_truncate (vd_image *img, uint64_t size, unsigned flags);
 
+/* Write whole clusters compressed (formats that can: qcow2, vmdk
+ * streamOptimized).  OFFSET must be cluster aligned and COUNT one cluster
+ * (or the rest of the image).  -1 with ENOTSUP if the format cannot. */
+int vd_pwrite_compressed (vd_image *img, const void *buf, size_t count,
+                          uint64_t offset);
+bool vd_can_compress (vd_image *img);
+/* Writes must come once each in increasing offset order (streamOptimized
+ * vmdk): copy tools then write sequentially. */
+bool vd_is_sequential_only (vd_image *img);
+
 /* Extents. */
 enum {
   VD_EXT_DATA = 1 << 0,         /* stored data backs this range */
