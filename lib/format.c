@@ -12,8 +12,7 @@
 
 /* Probe order; raw last (it matches anything with the lowest score). */
 const struct vd_format_ops *const vd_formats[] = {
-  &vd_format_raw,
-  NULL,
+  &vd_format_vdi, &vd_format_vhdx, &vd_format_vpc, &vd_format_raw, NULL,
 };
 
 const struct vd_format_ops *
@@ -43,6 +42,20 @@ vd_format_names (void)
     names[i] = vd_formats[i]->name;
   names[i] = NULL;
   return names;
+}
+
+const char *
+vd_format_create_default (const char *format, const char *name)
+{
+  const struct vd_format_ops *f = vd_find_format (format);
+  const char *const *d;
+
+  if (!f || !f->create_defaults)
+    return NULL;
+  for (d = f->create_defaults; d[0]; d += 2)
+    if (strcmp (d[0], name) == 0)
+      return d[1];
+  return NULL;
 }
 
 const struct vd_create_opt_desc *

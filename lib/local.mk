@@ -14,6 +14,13 @@ lib_libvd_la_SOURCES = \
 	lib/image.c \
 	lib/info.c \
 	lib/create.c \
-	lib/fmt-raw.c
+	lib/fmt-raw.c \
+	lib/fmt-vdi.c \
+	lib/fmt-vhdx.c \
+	lib/vhdx-log.c \
+	lib/vhdx.h \
+	lib/fmt-vpc.c \
+	lib/vhd-util.c \
+	lib/vhd-util.h
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

@@ -126,6 +126,9 @@ struct vd_format_ops {
   int (*create) (struct vd_io *io, const char *filename, uint64_t size,
                  struct vd_opts *opts);
   const struct vd_create_opt_desc *create_opts;
+  /* Defaults qemu-img prints in "Formatting ..." when not given:
+   * NULL-terminated {name, value, name, value, ..., NULL}, or NULL. */
+  const char *const *create_defaults;
 
   int (*pread) (vd_image *img, void *buf, size_t count, uint64_t offset);
   int (*pwrite) (vd_image *img, const void *buf, size_t count, uint64_t offset);
@@ -163,6 +166,9 @@ struct vd_format_ops {
 };
 
 extern const struct vd_format_ops vd_format_raw;
+extern const struct vd_format_ops vd_format_vdi;
+extern const struct vd_format_ops vd_format_vhdx;
+extern const struct vd_format_ops vd_format_vpc;
 
 /* The driver list (format.c), NULL-terminated, in probe order. */
 extern const struct vd_format_ops *const vd_formats[];

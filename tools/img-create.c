@@ -21,10 +21,17 @@ print_formatting (const char *filename, const char *format, uint64_t size,
 
   printf ("Formatting '%s', fmt=%s", filename, format);
   for (; d && d->name; d++) {
+    bool given = false;
     if (strcmp (d->name, "size") == 0) {
       printf (" size=%" PRIu64, size);
       continue;
     }
+    for (i = 0; i < opts->n; i++)
+      if (strcmp (opts->v[i].key, d->name) == 0)
+        given = true;
+    /* qemu prints an option's default when the user did not give it. */
+    if (!given && vd_format_create_default (format, d->name))
+      printf (" %s=%s", d->name, vd_format_create_default (format, d->name));
     for (i = 0; i < opts->n; i++) {
       if (strcmp (opts->v[i].key, d->name) != 0)
         continue;
