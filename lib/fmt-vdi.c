@@ -164,7 +164,7 @@ load_bmap (vd_image *img)
 }
 
 static int
-vdi_open (vd_image *img, unsigned flags)
+vdi_open_image (vd_image *img, unsigned flags)
 {
   struct vdi_priv *p = img->priv;
   const char *fn = img->filename;
@@ -318,6 +318,18 @@ vdi_close (vd_image *img)
 
   free (p->bmap);
   p->bmap = NULL;
+}
+
+/* On failure the core frees only the private struct: drop what the
+ * parse allocated. */
+static int
+vdi_open (vd_image *img, unsigned flags)
+{
+  if (vdi_open_image (img, flags) == -1) {
+    vdi_close (img);
+    return -1;
+  }
+  return 0;
 }
 
 static int

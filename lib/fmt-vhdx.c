@@ -566,7 +566,7 @@ read_bat (vd_image *img)
 }
 
 static int
-vhdx_open (vd_image *img, unsigned flags)
+vhdx_open_image (vd_image *img, unsigned flags)
 {
   struct vhdx_priv *p = img->priv;
   uint8_t sig[8];
@@ -609,6 +609,18 @@ vhdx_close (vd_image *img)
 
   free (p->bat);
   p->bat = NULL;
+}
+
+/* On failure the core frees only the private struct: drop what the
+ * parse allocated. */
+static int
+vhdx_open (vd_image *img, unsigned flags)
+{
+  if (vhdx_open_image (img, flags) == -1) {
+    vhdx_close (img);
+    return -1;
+  }
+  return 0;
 }
 
 /* ---- I/O ----------------------------------------------------------- */

@@ -312,7 +312,7 @@ open_dynamic (vd_image *img)
 }
 
 static int
-vpc_open (vd_image *img, unsigned flags)
+vpc_open_image (vd_image *img, unsigned flags)
 {
   struct vpc_priv *p = img->priv;
   const char *fn = img->filename;
@@ -410,6 +410,18 @@ vpc_close (vd_image *img)
   free (p->bitmap);
   p->bat = NULL;
   p->bitmap = NULL;
+}
+
+/* On failure the core frees only the private struct: drop what the
+ * parse allocated. */
+static int
+vpc_open (vd_image *img, unsigned flags)
+{
+  if (vpc_open_image (img, flags) == -1) {
+    vpc_close (img);
+    return -1;
+  }
+  return 0;
 }
 
 static void
