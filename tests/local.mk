@@ -43,6 +43,7 @@ tests_unit_test_format_LDADD = $(unit_ldadd)
 
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
+	tests/tools/check.sh \
 	tests/tools/create.sh \
 	tests/tools/create-errors.sh \
 	tests/tools/info.sh \
