@@ -63,6 +63,7 @@ tests_unit_test_fmt_vpc_LDADD = $(unit_ldadd)
 
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
+	tests/tools/check.sh \
 	tests/tools/create.sh \
 	tests/tools/create-errors.sh \
 	tests/tools/info.sh \
