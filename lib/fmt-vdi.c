@@ -529,6 +529,55 @@ vdi_block_status (vd_image *img, uint64_t offset, uint64_t length,
   }
 }
 
+/* qemu-img's checks and messages: every map entry points inside the
+ * image and to a block no other entry uses, and the header counts the
+ * blocks in use.  (Open refuses the first two already.)  No repair. */
+static int
+vdi_check (vd_image *img, struct vd_check_result *res, unsigned fix)
+{
+  struct vdi_priv *p = img->priv;
+  CLEANUP_FREE uint32_t *owner = NULL;
+  uint32_t i, used = 0;
+
+  if (fix) {
+    vd_set_error (ENOTSUP, _ ("This image format does not support checks"));
+    return -1;
+  }
+  owner = vd_malloc ((size_t) (p->blocks_in_image ? p->blocks_in_image : 1)
+                     * sizeof *owner);
+  if (!owner)
+    return -1;
+  memset (owner, 0xff, (size_t) p->blocks_in_image * sizeof *owner);
+  for (i = 0; i < p->blocks_in_image; i++) {
+    uint32_t e = p->bmap[i];
+    if (e == VDI_UNALLOCATED || e == VDI_DISCARDED)
+      continue;
+    if (e >= p->blocks_in_image) {
+      vd_check_report (
+          res, "ERROR: block index %" PRIu32 " too large, is %" PRIu32, i, e);
+      res->corruptions++;
+      continue;
+    }
+    used++;
+    if (owner[e] != VDI_UNALLOCATED) {
+      vd_check_report (res,
+                       "ERROR: block index %" PRIu32 " also used by %" PRIu32,
+                       owner[e], i);
+      res->corruptions++;
+      continue;
+    }
+    owner[e] = i;
+  }
+  if (used != p->blocks_allocated) {
+    vd_check_report (res,
+                     "ERROR: allocated blocks mismatch, is %" PRIu32
+                     ", should be %" PRIu32,
+                     used, p->blocks_allocated);
+    res->corruptions++;
+  }
+  return 0;
+}
+
 static int
 vdi_create (struct vd_io *io, const char *filename, uint64_t size,
             struct vd_opts *opts)
@@ -609,4 +658,5 @@ const struct vd_format_ops vd_format_vdi = {
   .zero = vdi_zero,
   .flush = vdi_flush,
   .block_status = vdi_block_status,
+  .check = vdi_check,
 };

@@ -810,6 +810,19 @@ vhdx_flush (vd_image *img)
   return vd_io_flush (img->io);
 }
 
+/* As qemu: a log replayed when check -r opened the image is the one thing
+ * repaired; everything else was checked by open. */
+static int
+vhdx_check (vd_image *img, struct vd_check_result *res, unsigned fix)
+{
+  struct vhdx_priv *p = img->priv;
+
+  (void) fix;
+  if (p->log_replayed)
+    res->corruptions_fixed++;
+  return 0;
+}
+
 int
 vd_vhdx_test_crash_after_log (vd_image *img)
 {
@@ -1081,4 +1094,5 @@ const struct vd_format_ops vd_format_vhdx = {
   .zero = vhdx_zero,
   .flush = vhdx_flush,
   .block_status = vhdx_block_status,
+  .check = vhdx_check,
 };

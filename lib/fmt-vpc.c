@@ -76,6 +76,7 @@ struct vpc_priv {
   uint32_t nr_entries;
   uint32_t *bat;       /* host order */
   uint64_t next_block; /* where the next block may start */
+  uint64_t data_end;   /* the end of the metadata and blocks at open */
   bool dirty;
   uint32_t dirty_lo, dirty_hi;
   /* One block's sector bitmap, cached (reads come in order). */
@@ -395,6 +396,7 @@ vpc_open_image (vd_image *img, unsigned flags)
   }
   if (open_dynamic (img) == -1)
     return -1;
+  p->data_end = p->next_block;
   /* The footer is overwritten by the next new block: start after it. */
   p->next_block = MAX (p->next_block,
                        end_ok ? p->file_size - VHD_FOOTER_SIZE : p->file_size);
@@ -561,7 +563,7 @@ allocate_block (vd_image *img, uint32_t b)
     p->bitmap_block = UINT32_MAX;
     return -1;
   }
-  p->next_block = end;
+  p->next_block = p->data_end = end;
   p->bat[b] = off / 512;
   p->bitmap_block = b;
   p->bitmap_full = true;
@@ -743,6 +745,66 @@ vpc_block_status (vd_image *img, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* A dynamic disk's two footers must agree (-r all rewrites the one that
+ * does not match the footer in use); a fixed disk whose size is not whole
+ * MiB gets a note, as Azure refuses it.  (qemu-img has no check for vpc;
+ * open has checked the rest.) */
+static int
+vpc_check (vd_image *img, struct vd_check_result *res, unsigned fix)
+{
+  struct vpc_priv *p = img->priv;
+  uint8_t head[VHD_FOOTER_SIZE], end[VHD_FOOTER_SIZE];
+  bool repair = fix & VD_CHECK_FIX_ERRORS;
+
+  if (p->type == VHD_TYPE_FIXED) {
+    uint64_t cur = get_be64 (p->footer + F_CURRENT_SIZE);
+    if (cur % (UINT64_C (1) << 20))
+      vd_check_report (res,
+                       _ ("Note: the disk size (%" PRIu64
+                          " bytes) is not a whole number of MiB, which Azure "
+                          "requires of a fixed VHD (make one with -o "
+                          "subformat=fixed,force_size=on and a size in MiB)"),
+                       cur);
+    return 0;
+  }
+  if (vd_io_pread (img->io, head, sizeof head, 0) == -1
+      || vd_io_pread (img->io, end, sizeof end, p->file_size - VHD_FOOTER_SIZE)
+             == -1) {
+    res->check_errors++;
+    return 0;
+  }
+  if (memcmp (head, p->footer, VHD_FOOTER_SIZE) != 0) {
+    if (repair) {
+      if (vd_io_pwrite (img->io, p->footer, VHD_FOOTER_SIZE, 0) == -1)
+        return -1;
+      res->corruptions_fixed++;
+    }
+    else {
+      vd_check_report (res, _ ("ERROR: the copy of the footer at the start "
+                               "of the file differs from the footer"));
+      res->corruptions++;
+    }
+  }
+  if (memcmp (end, p->footer, VHD_FOOTER_SIZE) != 0) {
+    if (repair) {
+      /* Drop whatever follows the last block (a block cut short). */
+      uint64_t at = p->data_end;
+      if (vd_io_truncate (img->io, at + VHD_FOOTER_SIZE) == -1
+          || vd_io_pwrite (img->io, p->footer, VHD_FOOTER_SIZE, at) == -1)
+        return -1;
+      p->file_size = at + VHD_FOOTER_SIZE;
+      p->next_block = at;
+      res->corruptions_fixed++;
+    }
+    else {
+      vd_check_report (res, _ ("ERROR: the footer at the end of the file is "
+                               "missing or damaged"));
+      res->corruptions++;
+    }
+  }
+  return 0;
+}
+
 /* ---- create -------------------------------------------------------- */
 
 static void
@@ -884,4 +946,5 @@ const struct vd_format_ops vd_format_vpc = {
   .zero = vpc_zero,
   .flush = vpc_flush,
   .block_status = vpc_block_status,
+  .check = vpc_check,
 };

@@ -320,10 +320,9 @@ vhdx_log_replay (vd_image *img)
                   _ ("%s: the VHDX log holds metadata changes that were "
                      "never applied (the image was not closed cleanly); "
                      "reading it without them would give stale data, and "
-                     "applying them needs write access: open the image "
-                     "read-write once (for example with qemu-img check -r "
-                     "all) and try again"),
-                  img->filename);
+                     "applying them needs write access: run 'vd-img check "
+                     "-r all %s' once"),
+                  img->filename, img->filename);
     return -1;
   }
   if (best_head.flushed > p->file_size) {
@@ -370,6 +369,7 @@ vhdx_log_replay (vd_image *img)
     p->file_size = fsize;
   }
   p->log_seq = best_head.seq + 1;
+  p->log_replayed = true;
   if (vd_io_flush (img->io) == -1)
     return -1;
   /* The log is applied: say so. */

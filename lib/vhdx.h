@@ -69,7 +69,8 @@ struct vhdx_priv {
   uint64_t log_seq;    /* the next log entry's sequence number */
   bool dirty;          /* BAT entries [dirty_lo, dirty_hi) changed */
   uint64_t dirty_lo, dirty_hi;
-  bool stopped; /* tests: act as if the machine crashed (no more I/O) */
+  bool stopped;      /* tests: act as if the machine crashed (no more I/O) */
+  bool log_replayed; /* open replayed the log (check counts it fixed) */
 };
 
 /* Write header H (its seq one past the current one) into the other slot,

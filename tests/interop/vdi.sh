@@ -61,6 +61,24 @@ for s in 0 1000 1M 1025k; do
     "$(qemu-img info --output=json q.vdi | jq '."virtual-size"')"
 done
 
+# check: output and exit codes as qemu-img's, clean and with a wrong
+# allocation count; no repair (exit 63, as qemu-img).
+for who in vd qemu; do
+  f=$who/vdi.img
+  is "check, $who's image: as qemu-img" "$(vd_img check $f 2>&1; echo "rc=$?")" \
+    "$(qemu-img check $f 2>&1; echo "rc=$?")"
+done
+rm -f cnt.vdi
+vd_img create -q -f vdi cnt.vdi 4M
+vhdio cnt.vdi write 0 512 1
+poke cnt.vdi $((0x184)) 03
+for o in "" "--output=json" "-r all" "-r leaks"; do
+  is "check $o, wrong allocation count: as qemu-img" \
+    "$(vd_img check $o cnt.vdi 2>&1; echo "rc=$?")" \
+    "$(qemu-img check $o cnt.vdi >q.out 2>&1; r=$?
+       sed 's/^qemu-img:/vd-img:/' q.out; echo "rc=$r")"
+done
+
 # Corrupt headers.
 mk () { rm -f bad.vdi; vd_img create -q -f vdi bad.vdi 4M; }
 mk; poke bad.vdi 64 00000000

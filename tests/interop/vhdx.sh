@@ -77,6 +77,32 @@ check "pending log: qemu-img check passes after our replay" \
   qemu-img check -q crash2.vhdx
 same_info "after replay" crash2.vhdx vhdx
 
+# check: clean images, and a pending log repaired by -r all, as qemu-img.
+for who in vd qemu; do
+  for o in "" "--output=json"; do
+    is "check $o, $who's image: as qemu-img" \
+      "$(vd_img check $o $who/vhdx.img 2>&1; echo "rc=$?")" \
+      "$(qemu-img check $o $who/vhdx.img 2>&1; echo "rc=$?")"
+  done
+done
+for o in "" "--output=json"; do
+  rm -f c1.vhdx
+  vd_img create -q -f vhdx -o block_size=1M c1.vhdx 20M
+  vhdio c1.vhdx write 0 4096 0xab crash
+  cp c1.vhdx c2.vhdx
+  is "check -r all $o replays the log: as qemu-img" \
+    "$(vd_img check -r all $o c1.vhdx 2>&1; echo "rc=$?")" \
+    "$(qemu-img check -r all $o c2.vhdx >q.out 2>&1; r=$?
+       sed 's/c2.vhdx/c1.vhdx/' q.out; echo "rc=$r")"
+  check "check -r all $o: the data is there" vhdio c1.vhdx read 0 4096 0xab
+done
+rm -f c1.vhdx
+vd_img create -q -f vhdx -o block_size=1M c1.vhdx 20M
+vhdio c1.vhdx write 0 4096 0xab crash
+run_cmd out err rc vd_img check c1.vhdx
+is "check without -r on a pending log: exit 1 as qemu-img" "$rc" 1
+like "check without -r: says how to replay" "$err" "check -r all c1.vhdx"
+
 # Corrupt headers (our layout: log at 1 MiB, metadata at 2 MiB, BAT at
 # 3 MiB, for the default log size).
 mk () {

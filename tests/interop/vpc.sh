@@ -82,6 +82,36 @@ is "Azure: the file is the disk and a 512-byte footer" \
   "$(stat -c %s azure.vhd)" 1048576512
 like "Azure: probed as vpc" "$(vd_img info azure.vhd)" "^file format: vpc$"
 
+# check (qemu-img has none for vpc): a note on fixed VHDs Azure would
+# refuse; the footer copies of a dynamic VHD compared and repaired.
+rm -f odd.vhd
+vd_img create -q -f vpc -o subformat=fixed odd.vhd 10M
+run_cmd out err rc vd_img check odd.vhd
+is "check: an odd-sized fixed VHD has no errors" "$rc:$out" \
+  "0:No errors were found on the image."
+like "check: ... and a note on Azure's rule" "$err" \
+  "^Note: the disk size [(]10514432 bytes[)] is not a whole number of MiB"
+run_cmd out err rc vd_img check azure.vhd
+is "check: the Azure-ready image passes without a note" "$rc:$out:$err" \
+  "0:No errors were found on the image.:"
+rm -f dyn.vhd
+vd_img create -q -f vpc dyn.vhd 10M
+vhdio dyn.vhd write 0 512 1
+poke dyn.vhd $(($(stat -c %s dyn.vhd) - 512)) 78
+truncate -s +1000 dyn.vhd
+run_cmd out err rc vd_img check dyn.vhd
+is "check: a damaged end footer is a corruption (exit 2)" "$rc" 2
+like "check: ... named" "$err" "footer at the end of the file is missing or damaged"
+run_cmd out err rc vd_img check -r all dyn.vhd
+is "check -r all: repaired" "$rc" 0
+like "check -r all: says so" "$out" "1 corruptions"
+head -c 512 dyn.vhd >head.bin
+tail -c 512 dyn.vhd >end.bin
+check "check -r all: the footer is back at the end" cmp -s head.bin end.bin
+run_cmd out err rc vd_img check dyn.vhd
+is "check after repair: clean" "$rc:$out" "0:No errors were found on the image."
+check "check after repair: the data is there" vhdio dyn.vhd read 0 512 1
+
 # Corrupt footers and headers (dynamic: footer copy at 0, dynamic header
 # at 512, BAT at 1536).
 mk () {

@@ -287,6 +287,34 @@ test_block_past_end_of_file_is_refused (void **state)
   free (b.p);
 }
 
+static void
+test_check (void **state)
+{
+  struct bytes b = make_image ("vdi", 4 * MiB, "");
+  vd_image *img = open_rw (&b, "vdi");
+  struct vd_check_result res;
+
+  (void) state;
+  write_pattern (img, 0, 512, 1);
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 0);
+  assert_string_equal (check_lines, "");
+  close_into (img, &b);
+
+  /* The header counts 3 blocks, the map uses 1: qemu-img's error. */
+  put_le32 (b.p + H_BLOCKS_ALLOCATED, 3);
+  img = open_rw (&b, "vdi");
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 1);
+  assert_string_equal (check_lines,
+                       "ERROR: allocated blocks mismatch, is 1, should be 3\n");
+  /* No repair, as qemu-img. */
+  assert_int_equal (run_check (img, &res, VD_CHECK_FIX_LEAKS), -1);
+  assert_int_equal (vd_errno (), ENOTSUP);
+  vd_close (img);
+  free (b.p);
+}
+
 int
 main (void)
 {
@@ -300,6 +328,7 @@ main (void)
     cmocka_unit_test (test_discarded_block_reads_zero),
     cmocka_unit_test (test_bad_fields_are_refused),
     cmocka_unit_test (test_block_past_end_of_file_is_refused),
+    cmocka_unit_test (test_check),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -657,6 +657,27 @@ test_log_targets_are_checked (void **state)
   log_writes_to (UINT64_C (1) << 40, "outside the places it may change");
 }
 
+static void
+test_check_counts_a_replayed_log (void **state)
+{
+  struct bytes b = crashed_image ();
+  struct vd_check_result res;
+  vd_image *img;
+
+  (void) state;
+  img = open_rw (&b, "vhdx");
+  assert_int_equal (
+      run_check (img, &res, VD_CHECK_FIX_LEAKS | VD_CHECK_FIX_ERRORS), 0);
+  assert_int_equal (res.corruptions_fixed, 1);
+  assert_int_equal (res.corruptions, 0);
+  close_into (img, &b);
+  img = open_rw (&b, "vhdx");
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions_fixed, 0);
+  vd_close (img);
+  free (b.p);
+}
+
 int
 main (void)
 {
@@ -675,6 +696,7 @@ main (void)
     cmocka_unit_test (test_log_damaged_entry_is_not_replayed),
     cmocka_unit_test (test_log_truncated_file_is_refused),
     cmocka_unit_test (test_log_targets_are_checked),
+    cmocka_unit_test (test_check_counts_a_replayed_log),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -470,6 +470,54 @@ test_bad_images_are_refused (void **state)
   free (good.p);
 }
 
+static void
+test_check_footers_and_azure_note (void **state)
+{
+  struct bytes b = make_image ("vpc", 4 * MiB, "force_size=on");
+  struct vd_check_result res;
+  vd_image *img;
+
+  (void) state;
+  img = open_bytes (&b, "vpc", 0);
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 0);
+  assert_string_equal (check_lines, "");
+  vd_close (img);
+
+  /* End footer damaged, junk after the metadata: found, then repaired. */
+  end_footer (&b)[0] = 'X';
+  img = open_rw (&b, "vpc");
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 1);
+  assert_non_null (strstr (check_lines, "footer at the end"));
+  assert_int_equal (
+      run_check (img, &res, VD_CHECK_FIX_LEAKS | VD_CHECK_FIX_ERRORS), 0);
+  assert_int_equal (res.corruptions_fixed, 1);
+  assert_int_equal (res.corruptions, 0);
+  close_into (img, &b);
+  assert_memory_equal (end_footer (&b), b.p, 512);
+  img = open_bytes (&b, "vpc", 0);
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 0);
+  vd_close (img);
+  free (b.p);
+
+  /* A fixed VHD of a size Azure refuses: a note, not an error. */
+  b = make_image ("vpc", 10 * MiB, "subformat=fixed");
+  img = open_bytes (&b, "vpc", 0);
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 0);
+  assert_non_null (strstr (check_lines, "Azure"));
+  vd_close (img);
+  free (b.p);
+  b = make_image ("vpc", 10 * MiB, "subformat=fixed,force_size=on");
+  img = open_bytes (&b, "vpc", 0);
+  assert_int_equal (run_check (img, &res, 0), 0);
+  assert_string_equal (check_lines, "");
+  vd_close (img);
+  free (b.p);
+}
+
 int
 main (void)
 {
@@ -484,6 +532,7 @@ main (void)
     cmocka_unit_test (test_end_footer_damaged_uses_the_copy),
     cmocka_unit_test (test_size_by_creator),
     cmocka_unit_test (test_bad_images_are_refused),
+    cmocka_unit_test (test_check_footers_and_azure_note),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
 }

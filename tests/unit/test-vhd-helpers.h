@@ -136,4 +136,24 @@ reads_as (vd_image *img, uint64_t off, size_t len, int byte)
   return ok;
 }
 
+/* vd_check's problem lines, kept for the tests to look at. */
+static char check_lines[2048];
+
+static inline void
+collect_line (void *opaque, const char *msg)
+{
+  (void) opaque;
+  strncat (check_lines, msg, sizeof check_lines - strlen (check_lines) - 2);
+  strcat (check_lines, "\n");
+}
+
+static inline int
+run_check (vd_image *img, struct vd_check_result *res, unsigned fix)
+{
+  memset (res, 0, sizeof *res);
+  check_lines[0] = 0;
+  res->report = collect_line;
+  return vd_check (img, res, fix);
+}
+
 #endif
