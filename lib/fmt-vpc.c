@@ -124,9 +124,11 @@ vpc_probe (const uint8_t *buf, size_t len, struct vd_io *io)
   if (size < VHD_FOOTER_SIZE
       || vd_io_pread (io, f, sizeof f, size - VHD_FOOTER_SIZE) == -1)
     return 0;
+  /* Less sure than a magic number at the start: a format that has one
+   * wins over a footer that its last sector happens to hold. */
   if (footer_ok (f) && get_be32 (f + F_TYPE) == VHD_TYPE_FIXED
       && get_be64 (f + F_CURRENT_SIZE) <= (uint64_t) size - VHD_FOOTER_SIZE)
-    return 100;
+    return 90;
   return 0;
 }
 

@@ -26,6 +26,10 @@ if [ -x "$top_builddir/tests/interop/vhdio" ]; then
       "$top_builddir/tests/interop/vhdio" "$tmp/$n" write 4096 8k 0x5a &&
       cp "$tmp/$n" "$seeds/$n"
   done
+  # A VHDX whose last change is still in its log (the log parser).
+  vd_img create -q -f vhdx -o block_size=1M "$tmp/vhdx-log" 2M &&
+    "$top_builddir/tests/interop/vhdio" "$tmp/vhdx-log" write 0 4k 1 crash &&
+    cp "$tmp/vhdx-log" "$seeds/vhdx-log"
 fi
 [ -d "$top_srcdir/tests/fuzz/seeds" ] && cp "$top_srcdir"/tests/fuzz/seeds/* "$seeds"/ 2>/dev/null
 
