@@ -14,6 +14,12 @@ lib_libvd_la_SOURCES = \
 	lib/image.c \
 	lib/info.c \
 	lib/create.c \
-	lib/fmt-raw.c
+	lib/fmt-raw.c \
+	lib/vmdk.h \
+	lib/fmt-vmdk.c \
+	lib/vmdk-create.c \
+	lib/vmdk-descriptor.c \
+	lib/vmdk-header.c \
+	lib/vmdk-stream.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread
