@@ -58,6 +58,11 @@ interop_tests = \
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests)
 
+# vmdkio: drives libvd from the VMDK shell tests (write/read/zero/map).
+check_PROGRAMS += tests/interop/vmdkio
+tests_interop_vmdkio_SOURCES = tests/interop/vmdkio.c
+tests_interop_vmdkio_LDADD = lib/libvd.la
+
 # ---- fuzzing (clang -fsanitize=fuzzer; ./configure --enable-fuzzing) ----
 EXTRA_DIST += tests/fuzz/fuzz-image.c tests/fuzz/run-fuzz.sh
 if FUZZING
