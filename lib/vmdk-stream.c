@@ -332,11 +332,19 @@ out_of_order (vd_image *img, struct vmdk_extent *e, uint64_t gi)
   struct vmdk_stream *s = e->stream;
   uint64_t last = s->pend != NONE ? s->pend : s->floor - 1;
 
-  vd_set_error (
-      EINVAL,
-      _ ("%s: streamOptimized images are written once, front to "
-         "back: offset %" PRIu64 " comes after offset %" PRIu64 " was written"),
-      img->filename, e->start + gi * e->grain, e->start + last * e->grain);
+  if (gi == last)
+    vd_set_error (EINVAL,
+                  _ ("%s: streamOptimized images are written once, front to "
+                     "back: the grain at offset %" PRIu64
+                     " was already written"),
+                  img->filename, e->start + gi * e->grain);
+  else
+    vd_set_error (EINVAL,
+                  _ ("%s: streamOptimized images are written once, front to "
+                     "back: offset %" PRIu64 " comes after offset %" PRIu64
+                     " was written"),
+                  img->filename, e->start + gi * e->grain,
+                  e->start + last * e->grain);
   return -1;
 }
 
