@@ -845,10 +845,18 @@ vmdk_block_status (vd_image *img, uint64_t offset, uint64_t length,
     return -1;
   len = MIN (max, e->grain - in);
   /* Merge following grains of the same kind (bounded work per call). */
-  for (i = 0; len < max && i < 65536; i++) {
+  for (i = 0; len < max && i < 16384; i++) {
     enum vmdk_state st2;
-    uint64_t h2;
-    if (lookup (img, e, gi + (in + len) / e->grain, &st2, &h2) == -1)
+    uint64_t h2, g2 = gi + (in + len) / e->grain;
+    uint32_t gte;
+
+    /* A range with no grain table at all is unallocated in one step. */
+    if (st == VMDK_UNALLOC && e->gd[g2 / e->gtes] == 0 && g2 % e->gtes == 0
+        && !(e->stream && vmdk_stream_lookup (e, g2, &gte))) {
+      len += MIN (e->gt_cover, max - len);
+      continue;
+    }
+    if (lookup (img, e, g2, &st2, &h2) == -1)
       return -1;
     if (st2 != st
         || (st == VMDK_DATA && !e->compressed && h2 != host + in + len))
@@ -1273,7 +1281,7 @@ open_desc_extents (vd_image *img, unsigned flags)
             _ ("%s: extent %zu ('%s') is %" PRId64
                " bytes, too short for the %" PRIu64 " bytes at sector %" PRIu64
                " the descriptor gives it"),
-            img->filename, i + 1, e->path, size, e->length, x->offset);
+            img->filename, i + 1, x->filename, size, e->length, x->offset);
         return -1;
       }
       continue;
@@ -1284,7 +1292,8 @@ open_desc_extents (vd_image *img, unsigned flags)
       vd_set_error (EINVAL,
                     _ ("%s: extent %zu ('%s') holds %" PRIu64
                        " sectors, but the descriptor says %" PRIu64),
-                    img->filename, i + 1, e->path, e->h.capacity, x->sectors);
+                    img->filename, i + 1, x->filename, e->h.capacity,
+                    x->sectors);
       return -1;
     }
     if (e->compressed && (flags & VD_OPEN_RDWR)) {

@@ -176,8 +176,6 @@ parse_extent (struct parse *ps, const char *line, size_t n,
   if (parse_dec (w, wl, &x.sectors) == -1)
     return bad_line (ps, _ ("the extent size is not a number of sectors"), line,
                      n);
-  if (x.sectors == 0)
-    return bad_line (ps, _ ("the extent size is zero"), line, n);
   wl = next_word (&p, end);
   w = p - wl;
   for (i = 0; i < sizeof ext_types / sizeof ext_types[0]; i++) {
@@ -229,6 +227,11 @@ parse_extent (struct parse *ps, const char *line, size_t n,
   if (next_word (&p, end) > 0) {
     free (x.filename);
     return bad_line (ps, _ ("junk at the end of the extent"), line, n);
+  }
+  if (x.sectors == 0) {
+    /* Empty: qemu-img writes one for an image of size 0.  Adds nothing. */
+    free (x.filename);
+    return 0;
   }
   if (d->nr_extents >= VMDK_MAX_EXTENTS) {
     free (x.filename);

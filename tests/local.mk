@@ -41,6 +41,21 @@ tests_unit_test_format_SOURCES = tests/unit/test-format.c
 tests_unit_test_format_CFLAGS = $(unit_cflags)
 tests_unit_test_format_LDADD = $(unit_ldadd)
 
+unit_tests += \
+	tests/unit/test-vmdk-descriptor \
+	tests/unit/test-fmt-vmdk \
+	tests/unit/test-vmdk-files
+tests_unit_test_vmdk_descriptor_SOURCES = tests/unit/test-vmdk-descriptor.c
+tests_unit_test_vmdk_descriptor_CFLAGS = $(unit_cflags)
+tests_unit_test_vmdk_descriptor_LDADD = $(unit_ldadd)
+tests_unit_test_fmt_vmdk_SOURCES = tests/unit/test-fmt-vmdk.c
+tests_unit_test_fmt_vmdk_CFLAGS = $(unit_cflags) $(ZLIB_CFLAGS)
+tests_unit_test_fmt_vmdk_LDADD = $(unit_ldadd) $(ZLIB_LIBS)
+tests_unit_test_vmdk_files_SOURCES = tests/unit/test-vmdk-files.c \
+	tests/unit/test-helpers.h
+tests_unit_test_vmdk_files_CFLAGS = $(unit_cflags)
+tests_unit_test_vmdk_files_LDADD = $(unit_ldadd)
+
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
 	tests/tools/create.sh \
