@@ -88,8 +88,7 @@ bool vd_format_known (const char *format);
 /* The value qemu-img shows for create option NAME of FORMAT in its
  * "Formatting ..." line when the user gives none (qemu's def_value_str),
  * or NULL.  Borrowed. */
-const char *vd_format_create_opt_default (const char *format,
-                                          const char *name);
+const char *vd_format_create_opt_default (const char *format, const char *name);
 
 /* Probe a file's format by content.  Returns a static name, or NULL with
  * the error set.  Never follows names inside the file. */
