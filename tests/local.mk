@@ -63,13 +63,16 @@ tool_tests = \
 	tests/tools/info.sh \
 	tests/tools/help.sh \
 	tests/tools/man-options.sh \
-	tests/tools/style.sh
+	tests/tools/style.sh \
+	tests/tools/vmdk-create.sh \
+	tests/tools/vmdk-hostile.sh
 TESTS += $(tool_tests)
 EXTRA_DIST += $(tool_tests)
 
 # ---- interop tests against qemu-img --------------------------------------
 interop_tests = \
-	tests/interop/raw-info.sh
+	tests/interop/raw-info.sh \
+	tests/interop/vmdk.sh
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests)
 

@@ -10,6 +10,8 @@
  *                            holes and all-zero blocks (a stand-in for
  *                            convert that suits streamOptimized), one
  *                            grain-sized write at a time
+ *     compare RAWFILE        compare with a raw file (exit 1 if they
+ *                            differ), reading only what may hold data
  *     map                    print "OFFSET LENGTH FLAGS" per extent
  *     size                   print the virtual size
  *
@@ -23,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vd.h"
@@ -107,6 +110,73 @@ do_map (vd_image *img)
   return 0;
 }
 
+/* Compare the image with a raw file without reading what both sides know
+ * to be zero: the image's zero extents are checked against the raw
+ * file's data only (SEEK_DATA), its data extents byte for byte. */
+static int
+do_compare (vd_image *img, const char *raw)
+{
+  static char a[1 << 20], b[1 << 20];
+  int fd = open (raw, O_RDONLY);
+  uint64_t off = 0, size = vd_get_size (img);
+  struct stat st;
+  int r = 0;
+
+  if (fd == -1 || fstat (fd, &st) == -1) {
+    perror (raw);
+    return -1;
+  }
+  if ((uint64_t) st.st_size != size) {
+    printf ("size differs: %" PRIu64 " and %" PRIu64 "\n", size,
+            (uint64_t) st.st_size);
+    close (fd);
+    return 1;
+  }
+  while (off < size && r == 0) {
+    struct vd_extent e;
+    uint64_t end, pos;
+
+    if (vd_block_status (img, off, size - off, &e) == -1) {
+      r = -1;
+      break;
+    }
+    end = off + e.length;
+    for (pos = off; pos < end && r == 0;) {
+      size_t n = end - pos < sizeof a ? end - pos : sizeof a;
+      if (e.flags & VD_EXT_ZERO) {
+        off_t d = lseek (fd, pos, SEEK_DATA);
+        if (d == -1 || (uint64_t) d >= end)
+          break;
+        pos = d;
+        n = end - pos < sizeof a ? end - pos : sizeof a;
+        memset (a, 0, n);
+      }
+      else if (vd_pread (img, a, n, pos) == -1) {
+        r = -1;
+        break;
+      }
+      if (pread (fd, b, n, pos) != (ssize_t) n) {
+        perror (raw);
+        r = -1;
+        break;
+      }
+      if (memcmp (a, b, n) != 0) {
+        size_t i = 0;
+        while (a[i] == b[i])
+          i++;
+        printf ("content differs at offset %" PRIu64 "\n", pos + i);
+        r = 1;
+      }
+      pos += n;
+    }
+    off = end;
+  }
+  close (fd);
+  if (r == 0)
+    printf ("identical\n");
+  return r;
+}
+
 static int
 do_read (vd_image *img, uint64_t off, uint64_t len)
 {
@@ -174,6 +244,8 @@ main (int argc, char **argv)
       r = do_read (img, 0, vd_get_size (img));
     else if (!strcmp (op, "load") && i + 1 < argc)
       r = do_load (img, argv[++i]);
+    else if (!strcmp (op, "compare") && i + 1 < argc)
+      r = do_compare (img, argv[++i]);
     else if (!strcmp (op, "map"))
       r = do_map (img);
     else if (!strcmp (op, "size"))
@@ -186,6 +258,8 @@ main (int argc, char **argv)
   }
   if (r == -1)
     fprintf (stderr, "vmdkio: %s\n", vd_error ());
+  if (r == 1) /* compare: different */
+    r = -2;
   if (vd_close (img) == -1 && r == 0) {
     fprintf (stderr, "vmdkio: %s\n", vd_error ());
     r = -1;
