@@ -90,4 +90,11 @@ tests_fuzz_fuzz_image_SOURCES = tests/fuzz/fuzz-image.c
 tests_fuzz_fuzz_image_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_image_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_image_LDADD = lib/libvd.la
+# The same harness with the format fixed: every input goes to the VMDK
+# driver, probed or not.
+noinst_PROGRAMS += tests/fuzz/fuzz-vmdk
+tests_fuzz_fuzz_vmdk_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vmdk_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vmdk"'
+tests_fuzz_fuzz_vmdk_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vmdk_LDADD = lib/libvd.la
 endif
