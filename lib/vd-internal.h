@@ -232,6 +232,10 @@ int vd_commit_temp (const char *tmpname, const char *filename, bool replace);
  * closes the returned I/O before its create returns.  NULL on error. */
 struct vd_io *vd_create_extra_file (const char *name);
 
+/* For drivers' check ops: pass one problem line to res->report. */
+void vd_check_report (struct vd_check_result *res, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 /* Probe a buffer; returns the best driver (never NULL: raw). */
 const struct vd_format_ops *vd_probe_buffer (const uint8_t *buf, size_t len,
                                              struct vd_io *io);

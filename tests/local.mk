@@ -58,6 +58,7 @@ tests_unit_test_vmdk_files_LDADD = $(unit_ldadd)
 
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
+	tests/tools/check.sh \
 	tests/tools/create.sh \
 	tests/tools/create-errors.sh \
 	tests/tools/info.sh \
