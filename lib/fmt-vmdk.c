@@ -872,6 +872,63 @@ vmdk_block_status (vd_image *img, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* ---- check ----------------------------------------------------------- */
+
+/* As qemu-img's check of a VMDK: every grain's table entry must point
+ * inside its extent file (and past the metadata), every compressed
+ * grain's marker must be sane.  Unlike qemu, the check goes on after a
+ * problem and counts each one as a corruption.  Repairs are not offered
+ * (qemu offers none either). */
+static int
+vmdk_check (vd_image *img, struct vd_check_result *res, unsigned fix)
+{
+  struct vmdk_priv *p = img->priv;
+  size_t i;
+
+  if (fix) {
+    vd_set_error (ENOTSUP, _ ("This image format does not support checks"));
+    return -1;
+  }
+  for (i = 0; i < p->nr_ext; i++) {
+    struct vmdk_extent *e = &p->ext[i];
+    uint64_t gi, n;
+
+    if (e->kind != VMDK_KIND_SPARSE)
+      continue;
+    n = DIV_ROUND_UP (e->length, e->grain);
+    for (gi = 0; gi < n; gi++) {
+      enum vmdk_state st;
+      uint64_t host;
+      uint8_t m[VMDK_GRAIN_MARKER_SIZE];
+
+      if (lookup (img, e, gi, &st, &host) == -1) {
+        res->corruptions++;
+        vd_check_report (res, "ERROR: %s", vd_error ());
+        /* A bad grain table: one report for the whole table. */
+        if (strstr (vd_error (), "grain table ")
+            && !strstr (vd_error (), "grain table entry"))
+          gi = ROUND_UP (gi + 1, e->gtes) - 1;
+        continue;
+      }
+      if (st != VMDK_DATA || !e->compressed || !e->markers
+          || (e->stream && host == 0))
+        continue;
+      if (host + sizeof m > e->file_size
+          || vd_io_pread (e->io, m, sizeof m, host) == -1
+          || vmdk_le64 (m) != gi * (e->grain / VMDK_SECTOR)
+          || vmdk_le32 (m + 8) == 0 || vmdk_le32 (m + 8) > 2 * e->grain
+          || host + sizeof m + vmdk_le32 (m + 8) > e->file_size) {
+        res->corruptions++;
+        vd_check_report (res,
+                         "ERROR: %s: bad compressed grain marker at offset "
+                         "%" PRIu64 " (grain %" PRIu64 ")",
+                         e->path, host, gi);
+      }
+    }
+  }
+  return 0;
+}
+
 /* ---- info ------------------------------------------------------------ */
 
 static int
@@ -1466,5 +1523,6 @@ const struct vd_format_ops vd_format_vmdk = {
   .flush = vmdk_flush,
   .block_status = vmdk_block_status,
   .info = vmdk_info,
+  .check = vmdk_check,
   .pwrite_compressed = vmdk_pwrite_compressed,
 };

@@ -41,6 +41,8 @@ same_info () {
   is "$2: info as qemu-img prints it" "$a" "$b"
   a=$(vd_img info --output=json "$1"); b=$(qemu-img info --output=json "$1")
   is "$2: JSON info as qemu-img prints it" "$a" "$b"
+  a=$(vd_img check --output=json "$1"); b=$(qemu-img check --output=json "$1")
+  is "$2: check as qemu-img reports it" "$a" "$b"
 }
 
 for sf in monolithicSparse streamOptimized monolithicFlat \

@@ -76,6 +76,13 @@ gt=$(od -An -tu4 -j $((gd * 512)) -N 4 s.vmdk | tr -d ' ')
 cp s.vmdk gte.vmdk
 patch gte.vmdk $((gt * 512)) '\002\000\000\000'
 check "a bad grain table entry does not stop info" vd_img info gte.vmdk
+run_cmd o e rc vd_img check gte.vmdk
+is "check finds the bad entry: exit 2 (corruptions)" "$rc" 2
+like "check names the problem" "$e" \
+  "^ERROR: gte.vmdk: the grain table entry for grain 0 points into the metadata"
+like "check counts it" "$o" "1 errors were found on the image"
+run_cmd o e rc vd_img check s.vmdk
+is "check passes on the intact image" "$rc:$o" "0:No errors were found on the image."
 refused "grain table entry into the metadata" \
   "gte.vmdk: the grain table entry for grain 0 points into the metadata" \
   "$VMDKIO" gte.vmdk read 0 512

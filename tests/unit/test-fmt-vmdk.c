@@ -518,6 +518,55 @@ test_compressed_grain_checks (void **state)
 }
 
 static void
+count_report (void *opaque, const char *msg)
+{
+  (*(int *) opaque)++;
+  assert_non_null (strstr (msg, "ERROR: t.vmdk: "));
+}
+
+static void
+test_check (void **state)
+{
+  struct vd_io *io = mem_create (NULL, 64 * MiB);
+  vd_image *img = vd_open_io (io, "t.vmdk", NULL, VD_OPEN_RDWR);
+  struct vd_check_result res;
+  uint8_t a[512], *d;
+  size_t len;
+  uint32_t gd0;
+  int reports = 0;
+
+  (void) state;
+  memset (a, 1, sizeof a);
+  assert_int_equal (vd_pwrite (img, a, sizeof a, 0), 0);
+  assert_int_equal (vd_pwrite (img, a, sizeof a, 40 * MiB), 0);
+  memset (&res, 0, sizeof res);
+  assert_int_equal (vd_check (img, &res, VD_CHECK_FIX_LEAKS), -1);
+  assert_int_equal (vd_errno (), ENOTSUP);
+  assert_int_equal (vd_flush (img), 0);
+  d = mem_copy (img->io, &len);
+  vd_close (img);
+
+  img = mem_open (d, len, 0);
+  memset (&res, 0, sizeof res);
+  assert_int_equal (vd_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 0);
+  vd_close (img);
+  /* Two bad entries, in two grain tables: both are found. */
+  gd0 = vmdk_le32 (d + vmdk_le64 (d + 56) * 512);
+  vmdk_put_le32 (d + (uint64_t) gd0 * 512, 0x7fffffff);
+  vmdk_put_le32 (d + vmdk_le64 (d + 56) * 512 + 4, 0x7ffffff0);
+  img = mem_open (d, len, 0);
+  memset (&res, 0, sizeof res);
+  res.report = count_report;
+  res.opaque = &reports;
+  assert_int_equal (vd_check (img, &res, 0), 0);
+  assert_int_equal (res.corruptions, 2);
+  assert_int_equal (reports, 2);
+  vd_close (img);
+  free (d);
+}
+
+static void
 test_probe (void **state)
 {
   static const struct {
@@ -644,6 +693,7 @@ main (void)
     cmocka_unit_test (test_stream_with_data_is_write_once),
     cmocka_unit_test (test_corrupt_headers_and_tables),
     cmocka_unit_test (test_compressed_grain_checks),
+    cmocka_unit_test (test_check),
     cmocka_unit_test (test_probe),
     cmocka_unit_test (test_create_options),
     cmocka_unit_test (test_zero_size_and_odd_sizes),
