@@ -10,10 +10,18 @@
 
 #include "vd-internal.h"
 
-/* Probe order; raw last (it matches anything with the lowest score). */
+/* Probe order; raw last (it matches anything with the lowest score).
+ * One driver a line (clang-format would pack them). */
+/* clang-format off */
 const struct vd_format_ops *const vd_formats[] = {
-  &vd_format_vdi, &vd_format_vhdx, &vd_format_vpc, &vd_format_raw, NULL,
+  &vd_format_vmdk,
+  &vd_format_vdi,
+  &vd_format_vhdx,
+  &vd_format_vpc,
+  &vd_format_raw,
+  NULL,
 };
+/* clang-format on */
 
 const struct vd_format_ops *
 vd_find_format (const char *name)
@@ -44,20 +52,6 @@ vd_format_names (void)
   return names;
 }
 
-const char *
-vd_format_create_default (const char *format, const char *name)
-{
-  const struct vd_format_ops *f = vd_find_format (format);
-  const char *const *d;
-
-  if (!f || !f->create_defaults)
-    return NULL;
-  for (d = f->create_defaults; d[0]; d += 2)
-    if (strcmp (d[0], name) == 0)
-      return d[1];
-  return NULL;
-}
-
 const struct vd_create_opt_desc *
 vd_format_create_opts (const char *format)
 {
@@ -73,6 +67,20 @@ vd_format_create_opts (const char *format)
     return NULL;
   }
   return f->create_opts;
+}
+
+const char *
+vd_format_create_opt_default (const char *format, const char *name)
+{
+  const struct vd_format_ops *f = vd_find_format (format);
+  const char *const *d;
+
+  if (!f || !f->create_opt_defaults)
+    return NULL;
+  for (d = f->create_opt_defaults; d[0]; d += 2)
+    if (strcmp (d[0], name) == 0)
+      return d[1];
+  return NULL;
 }
 
 const struct vd_format_ops *

@@ -16,6 +16,12 @@ lib_libvd_la_SOURCES = \
 	lib/create.c \
 	lib/check.c \
 	lib/fmt-raw.c \
+	lib/vmdk.h \
+	lib/fmt-vmdk.c \
+	lib/vmdk-create.c \
+	lib/vmdk-descriptor.c \
+	lib/vmdk-header.c \
+	lib/vmdk-stream.c \
 	lib/fmt-vdi.c \
 	lib/fmt-vhdx.c \
 	lib/vhdx-log.c \
