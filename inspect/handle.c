@@ -118,8 +118,7 @@ inspect_add_disk (guestfs_h *g, const char *filename, const char *format,
   }
   close (fd);
   if (S_ISDIR (st.st_mode)) {
-    vd_set_error (EISDIR, _ ("%s: is a directory, not a disk image"),
-                  filename);
+    vd_set_error (EISDIR, _ ("%s: is a directory, not a disk image"), filename);
     return -1;
   }
   if (!S_ISREG (st.st_mode) && !S_ISBLK (st.st_mode)) {

@@ -33,6 +33,7 @@ inspect_cleanup_strings (void *ptr)
 #define CLEANUP_STRINGS __attribute__ ((cleanup (inspect_cleanup_strings)))
 
 /* Report a warning through the tool's printer (inspect_set_warning). */
-void inspect_warn (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+void inspect_warn (const char *fmt, ...)
+    __attribute__ ((format (printf, 1, 2)));
 
 #endif /* VD_INSPECT_INTERNAL_H */

@@ -44,7 +44,8 @@ int inspect_disks_from_xml (const char *xml, const char *domname,
 int inspect_domain_disks (const char *uri, const char *domain, bool for_write,
                           struct inspect_disks *out);
 
-/* ---- the handle ----------------------------------------------------------- */
+/* ---- the handle -----------------------------------------------------------
+ */
 
 /* A libguestfs handle that reports errors to us instead of stderr.
  * VERBOSE and TRACE are -v and -x.  NULL with the error set. */

@@ -168,9 +168,9 @@ inspect_disks_from_xml (const char *xml, const char *domname,
   out->v = NULL;
   out->n = 0;
   /* No network access and no entity substitution: the XML is data. */
-  doc = xmlReadMemory (xml, (int) strnlen (xml, 64 << 20), NULL, NULL,
-                       XML_PARSE_NONET | XML_PARSE_NOERROR
-                           | XML_PARSE_NOWARNING);
+  doc =
+      xmlReadMemory (xml, (int) strnlen (xml, 64 << 20), NULL, NULL,
+                     XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   if (!doc) {
     vd_set_error (EINVAL, _ ("domain %s: its XML description cannot be parsed"),
                   domname);
@@ -211,6 +211,15 @@ ignore_libvirt_error (void *opaque, virErrorPtr err)
   (void) err;
 }
 
+/* libxml2 (inside libvirt too) prints parser complaints on stderr; the
+ * message we report says what failed. */
+static void
+ignore_xml_error (void *ctx, const char *msg, ...)
+{
+  (void) ctx;
+  (void) msg;
+}
+
 static bool
 looks_like_uuid (const char *s)
 {
@@ -240,10 +249,11 @@ inspect_domain_disks (const char *uri, const char *domain, bool for_write,
   out->v = NULL;
   out->n = 0;
   virSetErrorFunc (NULL, ignore_libvirt_error);
+  xmlSetGenericErrorFunc (NULL, ignore_xml_error);
   conn = virConnectOpenAuth (uri, virConnectAuthPtrDefault, VIR_CONNECT_RO);
   if (!conn) {
-    vd_set_error (0, _ ("cannot connect to libvirt%s%s: %s"),
-                  uri ? " at " : "", uri ? uri : "", virGetLastErrorMessage ());
+    vd_set_error (0, _ ("cannot connect to libvirt%s%s: %s"), uri ? " at " : "",
+                  uri ? uri : "", virGetLastErrorMessage ());
     return -1;
   }
   if (looks_like_uuid (domain))

@@ -19,11 +19,12 @@ count_strings (char **v)
   return n;
 }
 
-/* ---- LUKS ----------------------------------------------------------------- */
+/* ---- LUKS -----------------------------------------------------------------
+ */
 
 static int
-decrypt_one (guestfs_h *g, const char *dev, inspect_key_fn key_fn,
-             void *opaque, bool readonly)
+decrypt_one (guestfs_h *g, const char *dev, inspect_key_fn key_fn, void *opaque,
+             bool readonly)
 {
   CLEANUP_FREE char *uuid = NULL;
   char mapname[64], *key;
@@ -89,7 +90,8 @@ inspect_decrypt (guestfs_h *g, inspect_key_fn key_fn, void *opaque,
   return opened;
 }
 
-/* ---- -m ------------------------------------------------------------------- */
+/* ---- -m -------------------------------------------------------------------
+ */
 
 int
 inspect_mount_spec (guestfs_h *g, const char *spec, bool readonly)
@@ -151,14 +153,15 @@ inspect_mount_spec (guestfs_h *g, const char *spec, bool readonly)
   else
     r = guestfs_mount_options (g, opts, dev, mp);
   if (r == -1) {
-    vd_set_error (guestfs_last_errno (g), _ ("cannot mount %s on %s: %s"),
-                  dev, mp, guestfs_last_error (g));
+    vd_set_error (guestfs_last_errno (g), _ ("cannot mount %s on %s: %s"), dev,
+                  mp, guestfs_last_error (g));
     return -1;
   }
   return 0;
 }
 
-/* ---- -i ------------------------------------------------------------------- */
+/* ---- -i -------------------------------------------------------------------
+ */
 
 /* "no OS" and "several OSes": say what the disks hold so the user can
  * pick with -m. */
@@ -177,8 +180,8 @@ describe_filesystems (guestfs_h *g, char *buf, size_t len)
     return;
   }
   for (i = 0; fs[i] && fs[i + 1] && used < len; i += 2) {
-    int n = snprintf (buf + used, len - used, "%s%s (%s)", i ? ", " : "",
-                      fs[i], fs[i + 1]);
+    int n = snprintf (buf + used, len - used, "%s%s (%s)", i ? ", " : "", fs[i],
+                      fs[i + 1]);
     if (n < 0)
       break;
     used += (size_t) n;

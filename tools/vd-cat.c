@@ -13,7 +13,8 @@
 
 #include "common/guest.h"
 
-/* ---- parse ---------------------------------------------------------------- */
+/* ---- parse ----------------------------------------------------------------
+ */
 
 static const struct tool_option cat_options[] = {
   { NULL, 0, 0, NULL, NULL, 0 },
@@ -43,7 +44,8 @@ static const struct tool_info cat_tool = {
   .min_args = 1,
 };
 
-/* ---- work ----------------------------------------------------------------- */
+/* ---- work -----------------------------------------------------------------
+ */
 
 /* Each FILE must be a regular file (after symlinks) in the guest. */
 static int
@@ -53,14 +55,8 @@ cat_check (guestfs_h *g, const struct guest_opts *o)
 
   for (i = 0; i < o->nr_args; i++) {
     const char *f = o->args[i];
-    int r;
-
-    if (f[0] != '/') {
-      vd_set_error (EINVAL, _ ("%s: guest file names must be absolute"), f);
-      return -1;
-    }
-    r = guestfs_is_file_opts (g, f, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1,
-                              -1);
+    int r =
+        guestfs_is_file_opts (g, f, GUESTFS_IS_FILE_OPTS_FOLLOWSYMLINKS, 1, -1);
     if (r == -1)
       return inspect_gerror (g, f);
     if (r == 1)
@@ -76,7 +72,23 @@ cat_check (guestfs_h *g, const struct guest_opts *o)
   return 0;
 }
 
-/* ---- render --------------------------------------------------------------- */
+/* Before any launch: what can be checked without the guest. */
+static int
+cat_check_names (const struct guest_opts *o)
+{
+  size_t i;
+
+  for (i = 0; i < o->nr_args; i++)
+    if (o->args[i][0] != '/') {
+      vd_set_error (EINVAL, _ ("%s: guest file names must be absolute"),
+                    o->args[i]);
+      return -1;
+    }
+  return 0;
+}
+
+/* ---- render ---------------------------------------------------------------
+ */
 
 static int
 cat_files (guestfs_h *g, const struct guest_opts *o)
@@ -107,7 +119,7 @@ main (int argc, char **argv)
   if (r != 0)
     return r > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 
-  g = guest_open (&o, GUEST_INSPECT);
+  g = cat_check_names (&o) == 0 ? guest_open (&o, GUEST_INSPECT) : NULL;
   if (!g) {
     tool_error_vd ();
     guest_opts_free (&o);

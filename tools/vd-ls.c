@@ -15,7 +15,8 @@
 
 #include "common/guest.h"
 
-/* ---- parse ---------------------------------------------------------------- */
+/* ---- parse ----------------------------------------------------------------
+ */
 
 enum time_mode { TIME_NONE, TIME_STRING, TIME_T, TIME_RELATIVE, TIME_DAYS };
 
@@ -109,7 +110,8 @@ static const struct tool_info ls_tool = {
   .min_args = 1,
 };
 
-/* ---- work ----------------------------------------------------------------- */
+/* ---- work -----------------------------------------------------------------
+ */
 
 /* One file as found in the guest. */
 struct ls_entry {
@@ -281,8 +283,8 @@ out:
 
 /* List DIR (sorted, as guestfs_ls sorts), recursing with -R. */
 static int
-visit (guestfs_h *g, const struct ls_request *req, bool stats,
-       const char *dir, struct ls_listing *l)
+visit (guestfs_h *g, const struct ls_request *req, bool stats, const char *dir,
+       struct ls_listing *l)
 {
   char **names = guestfs_ls (g, dir);
   size_t n = 0, i;
@@ -343,7 +345,9 @@ list_one (guestfs_h *g, const struct ls_request *req, const char *dir,
   bool stats = json || (req->long_mode && req->recursive);
   int is_dir;
 
-  is_dir = guestfs_is_dir (g, dir);
+  /* A symlink to a folder is listed through, as ls and virt-ls do. */
+  is_dir =
+      guestfs_is_dir_opts (g, dir, GUESTFS_IS_DIR_OPTS_FOLLOWSYMLINKS, 1, -1);
   if (is_dir == -1)
     return gerror (g, dir);
   if (!is_dir) {
@@ -387,8 +391,7 @@ ls_work (guestfs_h *g, const struct ls_request *req, struct ls_listing *l)
     if (list_one (g, req, dir, l) == -1)
       return -1;
     /* -R without -l prints names below DIR as "/REL" (as virt-ls). */
-    if (req->recursive && !req->long_mode
-        && req->g.output != OUTPUT_JSON) {
+    if (req->recursive && !req->long_mode && req->g.output != OUTPUT_JSON) {
       size_t dl = strlen (dir);
       while (dl > 0 && dir[dl - 1] == '/')
         dl--;
@@ -401,7 +404,8 @@ ls_work (guestfs_h *g, const struct ls_request *req, struct ls_listing *l)
   return 0;
 }
 
-/* ---- render --------------------------------------------------------------- */
+/* ---- render ---------------------------------------------------------------
+ */
 
 static char
 type_letter (int64_t mode)
@@ -502,8 +506,9 @@ render_long (struct output *o, const struct ls_request *req,
     snprintf (size, sizeof size, "%" PRIi64, st->st_size);
   output_col (o, 0, 10, size);
   if (req->uids) {
-    output_colf (o, 0, 4, "%" PRIi64, st->st_uid);
-    output_colf (o, 0, 4, "%" PRIi64, st->st_gid);
+    /* Padded in CSV too, as virt-ls prints them. */
+    output_colf (o, OUTPUT_NO_QUOTE, 0, "%4" PRIi64, st->st_uid);
+    output_colf (o, OUTPUT_NO_QUOTE, 0, "%4" PRIi64, st->st_gid);
   }
   render_time (o, req->times, st->st_atime_sec, now);
   render_time (o, req->times, st->st_mtime_sec, now);
@@ -517,8 +522,11 @@ render_long (struct output *o, const struct ls_request *req,
                  gnu_dev_minor ((dev_t) st->st_rdev));
     output_colf (o, 0, 0, "%" PRIi64, st->st_blocks);
   }
+  /* Only files have a checksum: CSV keeps an empty field for the rest. */
   if (e->checksum)
     output_col (o, 0, 0, e->checksum);
+  else if (req->checksum)
+    output_col (o, OUTPUT_CSV_ONLY, 0, "");
   output_col (o, 0, 0, e->path);
   if (e->link) {
     output_col (o, OUTPUT_TEXT_ONLY, 0, "->");
@@ -605,8 +613,7 @@ render_json (struct output *o, const struct ls_request *req,
 }
 
 static int
-ls_render (const struct ls_request *req, const struct ls_listing *l,
-           FILE *fp)
+ls_render (const struct ls_request *req, const struct ls_listing *l, FILE *fp)
 {
   struct output *o = output_new (req->g.output);
   time_t now = time (NULL);
@@ -651,13 +658,16 @@ main (int argc, char **argv)
   if (r != 0)
     return r > 0 ? EXIT_SUCCESS : EXIT_FAILURE;
   if (req.human && req.g.output == OUTPUT_CSV) {
-    tool_error (_ ("-h and --csv cannot be used together"));
+    tool_error (_ ("you cannot use -h and --csv options together."));
     guest_opts_free (&req.g);
     return EXIT_FAILURE;
   }
-  if (req.g.output == OUTPUT_CSV && !(req.long_mode && req.recursive)) {
-    /* virt-ls' CSV is the -lR table; elsewhere it would be a lie. */
-    tool_error (_ ("--csv needs -lR"));
+  /* The columns these add exist in the -lR table only (JSON has them
+   * all, whatever the mode). */
+  if (!(req.long_mode && req.recursive) && req.g.output != OUTPUT_JSON
+      && (req.g.output == OUTPUT_CSV || req.checksum || req.extra_stats
+          || req.human || req.times != TIME_NONE || req.uids)) {
+    tool_error (_ ("used a flag which can only be combined with -lR mode"));
     guest_opts_free (&req.g);
     return EXIT_FAILURE;
   }

@@ -28,8 +28,7 @@ struct common_option {
 
 static const struct common_option common_options[] = {
   { GOPT_ADD,
-    { "add", 'a', required_argument, "IMAGE", N_ ("Add a disk image"),
-      'a' } },
+    { "add", 'a', required_argument, "IMAGE", N_ ("Add a disk image"), 'a' } },
   { GOPT_ADD,
     { "connect", 'c', required_argument, "URI",
       N_ ("Libvirt URI for the -d option"), 'c' } },
@@ -60,10 +59,8 @@ static const struct common_option common_options[] = {
       COPT_CSV } },
   { GOPT_JSON,
     { "json", 0, no_argument, NULL, N_ ("JSON output"), COPT_JSON } },
-  { 0,
-    { "help", 0, no_argument, NULL, N_ ("Display brief help"), COPT_HELP } },
-  { 0,
-    { "verbose", 'v', no_argument, NULL, N_ ("Verbose messages"), 'v' } },
+  { 0, { "help", 0, no_argument, NULL, N_ ("Display brief help"), COPT_HELP } },
+  { 0, { "verbose", 'v', no_argument, NULL, N_ ("Verbose messages"), 'v' } },
   { 0,
     { "version", 'V', no_argument, NULL, N_ ("Display the version and exit"),
       'V' } },
@@ -211,8 +208,7 @@ add_key (struct guest_opts *o, const char *arg)
   struct guest_key *v;
 
   if (!c1 || !c2 || c1 == arg) {
-    tool_error (_ ("--key '%s': expected ID:key:KEY or ID:file:FILENAME"),
-                arg);
+    tool_error (_ ("--key '%s': expected ID:key:KEY or ID:file:FILENAME"), arg);
     return -1;
   }
   k.id = strndup (arg, c1 - arg);
@@ -241,8 +237,7 @@ add_key (struct guest_opts *o, const char *arg)
     k.key[strcspn (k.key, "\r\n")] = '\0';
   }
   else {
-    tool_error (_ ("--key '%s': expected ID:key:KEY or ID:file:FILENAME"),
-                arg);
+    tool_error (_ ("--key '%s': expected ID:key:KEY or ID:file:FILENAME"), arg);
     free (k.id);
     return -1;
   }
@@ -308,15 +303,16 @@ handle_common (struct guest_opts *o, int id, const char *arg,
   case 'v': o->verbose = true; return 0;
   case 'x': o->trace = true; return 0;
   case COPT_HELP: usage (t); return 1;
-  case 'V': printf ("%s version %s (vdtools)\n", progname, PACKAGE_VERSION);
+  case 'V':
+    printf ("%s version %s (vdtools)\n", progname, PACKAGE_VERSION);
     return 1;
   }
   return -2; /* not a shared option */
 }
 
 int
-guest_opts_parse (const struct tool_info *t, void *data, int argc,
-                  char **argv, struct guest_opts *o)
+guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
+                  struct guest_opts *o)
 {
   const struct tool_option **v;
   struct option *longopts;
@@ -336,8 +332,8 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc,
   }
   for (i = 0; i < n; i++) {
     if (v[i]->name)
-      longopts[k++] = (struct option) { v[i]->name, v[i]->has_arg, NULL,
-                                        v[i]->id };
+      longopts[k++] =
+          (struct option){ v[i]->name, v[i]->has_arg, NULL, v[i]->id };
     if (v[i]->short_name && s + 4 < sizeof shortopts) {
       shortopts[s++] = (char) v[i]->short_name;
       if (v[i]->has_arg != no_argument)
@@ -349,8 +345,8 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc,
   shortopts[s] = '\0';
 
   optind = 1;
-  while (r == 0 && (c = getopt_long (argc, argv, shortopts, longopts, NULL))
-                       != -1) {
+  while (r == 0
+         && (c = getopt_long (argc, argv, shortopts, longopts, NULL)) != -1) {
     if (c == '?') {
       tool_error (_ ("try '%s --help'"), progname);
       r = -1;

@@ -123,8 +123,11 @@ guest_open (const struct guest_opts *o, unsigned flags)
     for (i = 0; i < disks.n; i++)
       if (inspect_add_disk (g, disks.v[i].filename, disks.v[i].format,
                             readonly || disks.v[i].readonly)
-          == -1)
+          == -1) {
+        vd_set_error (vd_errno (), _ ("domain %s: disk %s: %s"), o->domain,
+                      disks.v[i].target ? disks.v[i].target : "?", vd_error ());
         goto fail;
+      }
   }
   for (i = 0; i < o->nr_drives; i++)
     if (inspect_add_disk (g, o->drives[i].filename, o->drives[i].format,

@@ -38,9 +38,9 @@ struct tool_option {
 };
 
 struct tool_info {
-  const char *summary;        /* "list files in a virtual machine" (N_) */
-  const char *const *usage;   /* usage lines after the program name */
-  unsigned common;            /* GOPT_* */
+  const char *summary;      /* "list files in a virtual machine" (N_) */
+  const char *const *usage; /* usage lines after the program name */
+  unsigned common;          /* GOPT_* */
   const struct tool_option *options; /* the tool's own; {NULL} ends it */
   /* Called for each of the tool's own options: 0 or -1 (after printing
    * the problem with tool_error). */

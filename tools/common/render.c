@@ -98,13 +98,9 @@ char *
 csv_quote (const char *s)
 {
   size_t n = strlen (s), extra = 0, i;
-  bool needs;
   char *r, *p;
 
-  needs = n > 0
-          && (strpbrk (s, ",\"\r\n") || s[0] == ' ' || s[0] == '\t'
-              || s[n - 1] == ' ' || s[n - 1] == '\t');
-  if (!needs)
+  if (!strpbrk (s, ",\" \t\r\n"))
     return strdup (s);
   for (i = 0; i < n; i++)
     if (s[i] == '"')
@@ -137,6 +133,8 @@ output_col (struct output *o, unsigned flags, int width, const char *s)
     return 0;
   if (o->fmt == OUTPUT_TEXT)
     r = fprintf (o->mem, "%s%*s", o->ncols ? " " : "", width, s);
+  else if (flags & OUTPUT_NO_QUOTE)
+    r = fprintf (o->mem, "%s%s", o->ncols ? "," : "", s);
   else {
     char *q = csv_quote (s);
     r = q ? fprintf (o->mem, "%s%s", o->ncols ? "," : "", q) : -1;

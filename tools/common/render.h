@@ -21,6 +21,7 @@ enum output_format {
 enum {
   OUTPUT_TEXT_ONLY = 1 << 0,
   OUTPUT_CSV_ONLY = 1 << 1,
+  OUTPUT_NO_QUOTE = 1 << 2, /* CSV: print as it is (virt-ls' padded ids) */
 };
 
 struct output;
@@ -34,7 +35,8 @@ enum output_format output_format (const struct output *o);
 int output_record (struct output *o);
 /* Add a column to the current record's text and CSV forms.  WIDTH pads
  * the text form: > 0 right-aligned, < 0 left-aligned, 0 not at all.
- * FLAGS: 0, OUTPUT_TEXT_ONLY or OUTPUT_CSV_ONLY.  Ignored for JSON. */
+ * FLAGS: OUTPUT_TEXT_ONLY, OUTPUT_CSV_ONLY, OUTPUT_NO_QUOTE.  Ignored for
+ * JSON. */
 int output_col (struct output *o, unsigned flags, int width, const char *s);
 int output_colf (struct output *o, unsigned flags, int width, const char *fmt,
                  ...) __attribute__ ((format (printf, 4, 5)));
@@ -49,8 +51,8 @@ int output_text (struct output *o, const char *s);
 int output_write (struct output *o, FILE *fp);
 
 /* S quoted for a CSV field when it needs to be (it holds a comma, a quote,
- * a line break, or leading or trailing blanks): wrapped in double quotes
- * with each quote doubled.  Malloc'd; NULL if out of memory. */
+ * a space, a tab or a line break, as virt-ls quotes): wrapped in double
+ * quotes with each quote doubled.  Malloc'd; NULL if out of memory. */
 char *csv_quote (const char *s);
 
 #endif /* VD_TOOLS_RENDER_H */
