@@ -390,13 +390,16 @@ ls_work (guestfs_h *g, const struct ls_request *req, struct ls_listing *l)
 
     if (list_one (g, req, dir, l) == -1)
       return -1;
-    /* -R without -l prints names below DIR as "/REL" (as virt-ls). */
-    if (req->recursive && !req->long_mode && req->g.output != OUTPUT_JSON) {
+    /* Text without -l prints names relative to DIR: plain mode the bare
+     * names, -R "/REL" (as virt-ls).  A file argument stays as given. */
+    if (!req->long_mode && req->g.output != OUTPUT_JSON) {
       size_t dl = strlen (dir);
       while (dl > 0 && dir[dl - 1] == '/')
         dl--;
+      if (!req->recursive)
+        dl++; /* the '/' too */
       for (j = first; j < l->n; j++)
-        if (strlen (l->v[j].path) > dl)
+        if (strlen (l->v[j].path) > dl && !l->v[j].has_stat)
           memmove (l->v[j].path, l->v[j].path + dl,
                    strlen (l->v[j].path + dl) + 1);
     }

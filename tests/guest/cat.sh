@@ -9,7 +9,7 @@
 fixture linux
 tree=$fixdir/linux.tree
 
-vd_cat -a "$fixdir/linux.img" --format=raw /srv/data/binary.bin \
+vd_cat --format=raw -a "$fixdir/linux.img" /srv/data/binary.bin \
   /etc/hostname "/home/user/my notes – café.txt" /home/user/link-to-hello \
   /boot/grub/grub.cfg /srv/data/empty.txt > "$tmp/out" 2> "$tmp/err"
 rc=$?
@@ -22,7 +22,7 @@ cat "$tree/srv/data/binary.bin" "$tree/etc/hostname" \
 check "the bytes of each file, in order" cmp "$tmp/expected" "$tmp/out"
 is "output size" "$(wc -c < "$tmp/out")" "$(wc -c < "$tmp/expected")"
 
-vd_cat -a "$fixdir/linux.img" --format=raw /etc/hostname /no/such/file \
+vd_cat --format=raw -a "$fixdir/linux.img" /etc/hostname /no/such/file \
   > "$tmp/out" 2> "$tmp/err"
 rc=$?
 is "missing file: exit 1" "$rc" 1

@@ -9,7 +9,7 @@
 
 fixture blank
 
-run_cmd out err rc vd_ls -a "$fixdir/blank.img" --format=raw /
+run_cmd out err rc vd_ls --format=raw -a "$fixdir/blank.img" /
 launch_or_skip "$rc" "$err"
 is "no OS: exit 1" "$rc" 1
 is "no OS: the message lists the filesystems" "$err" \
@@ -18,7 +18,7 @@ is "no OS: nothing on stdout" "$out" ""
 
 # qemu that exits at once: the launch fails without starting a VM.
 run_cmd out err rc env LIBGUESTFS_HV=/bin/false \
-  "$VD_CAT_BIN" -a "$fixdir/blank.img" --format=raw /x
+  "$VD_CAT_BIN" --format=raw -a "$fixdir/blank.img" /x
 is "launch failure: exit 1" "$rc" 1
 like "launch failure: what failed" "$(printf '%s\n' "$err" | head -1)" \
   '^vd-cat: the libguestfs appliance failed to launch: .*/bin/false'
@@ -28,7 +28,7 @@ is "launch failure: nothing on stdout" "$out" ""
 # Without force_tcg and with a /dev/kvm, the hint names the setting.
 if [ -e /dev/kvm ]; then
   run_cmd out err rc env LIBGUESTFS_HV=/bin/false LIBGUESTFS_BACKEND_SETTINGS= \
-    "$VD_CAT_BIN" -a "$fixdir/blank.img" --format=raw /x
+    "$VD_CAT_BIN" --format=raw -a "$fixdir/blank.img" /x
   like "launch failure: suggests force_tcg" "$err" \
     'LIBGUESTFS_BACKEND_SETTINGS=force_tcg'
 else

@@ -9,7 +9,7 @@
 fixture linux blank
 
 # ---- plain: names, sorted; a file argument lists itself -------------------
-run_cmd out err rc vd_ls -a "$fixdir/linux.img" --format=raw /home/user /etc \
+run_cmd out err rc vd_ls --format=raw -a "$fixdir/linux.img" /home/user /etc \
   /etc/hostname
 launch_or_skip "$rc" "$err"
 is "plain: exit 0" "$rc:$err" "0:"
@@ -26,7 +26,7 @@ shadow
 /etc/hostname"
 
 # ---- -R: every name below each folder, "/"-relative (virt-ls' form) ------
-run_cmd out err rc vd_ls -a "$fixdir/linux.img" --format=raw -R /home /srv/
+run_cmd out err rc vd_ls --format=raw -a "$fixdir/linux.img" -R /home /srv/
 is "-R: exit 0" "$rc:$err" "0:"
 is "-R: names below each folder" "$out" "/user
 /user/hello.txt
@@ -39,7 +39,7 @@ is "-R: names below each folder" "$out" "/user
 /empty"
 
 # ---- -l with -m on a disk that holds no operating system ------------------
-run_cmd out err rc vd_ls -a "$fixdir/blank.img" --format=raw \
+run_cmd out err rc vd_ls --format=raw -a "$fixdir/blank.img" \
   -m /dev/sda1:/:noatime -l /data
 is "-l -m on a guest with no OS: exit 0" "$rc:$err" "0:"
 like "-l: ls -l lines" "$out" '^-rw-r--r-- +1 +(0|root) +(0|root) +25 .* readme\.txt$'

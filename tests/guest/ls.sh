@@ -14,7 +14,7 @@ tree=$fixdir/linux.tree
 
 # ---- 1. text, every column, inspection (-i) ------------------------------
 cols="--uids --times --extra-stats --checksum"
-run_cmd out err rc vd_ls -a "$fixdir/linux.img" --format=raw -lR $cols /
+run_cmd out err rc vd_ls --format=raw -a "$fixdir/linux.img" -lR $cols /
 launch_or_skip "$rc" "$err"
 is "-lR with every column: exit 0" "$rc" 0
 is "-lR: nothing on stderr" "$err" ""
@@ -45,7 +45,7 @@ is "md5 of a 300000-byte binary file" \
 
 # The same options through virt-ls, when it is installed: line for line.
 if command -v virt-ls >/dev/null; then
-  run_cmd vout verr vrc virt-ls -a "$fixdir/linux.img" --format=raw -lR $cols /
+  run_cmd vout verr vrc virt-ls --format=raw -a "$fixdir/linux.img" -lR $cols /
   if [ "$vrc" = 0 ]; then
     printf '%s\n' "$vout" > "$tmp/virt-ls.txt"
     if diff -u "$tmp/virt-ls.txt" "$tmp/full.txt" > "$tmp/diff"; then

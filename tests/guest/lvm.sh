@@ -13,7 +13,7 @@ requires guestfish
 fixture lvm
 
 printf 'vdtest-key\n' > "$tmp/key"
-run_cmd out err rc sh -c '"$0" --keys-from-stdin -a "$1" --format=raw --csv -lR \
+run_cmd out err rc sh -c '"$0" --keys-from-stdin --format=raw -a "$1" --csv -lR \
   --uids --time-t --checksum=sha256 /home /srv /bin /boot < "$2"' \
   "$VD_LS_BIN" "$fixdir/lvm.img" "$tmp/key"
 launch_or_skip "$rc" "$err"

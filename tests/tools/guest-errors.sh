@@ -44,6 +44,9 @@ for flag in --csv --uids --extra-stats --checksum --times --time-t -h; do
   expect_error "$flag needs -lR" "vd-ls: used a flag which can only be combined with -lR mode" \
     vd_ls -a x.img -l $flag /
 done
+expect_error "--format after the last -a" \
+  "vd-ls: --format parameter must appear before -a parameter" \
+  vd_ls -a x.img --format=raw /
 expect_error "unknown checksum" "vd-ls: --checksum=md4: unknown checksum type" \
   vd_ls -a x.img -lR --checksum=md4 /
 expect_error "bad --key" "vd-cat: --key 'sda2': expected ID:key:KEY or ID:file:FILENAME" \

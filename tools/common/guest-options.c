@@ -257,15 +257,22 @@ oom:
   return -1;
 }
 
+/* The --format given last, and whether an -a has used it yet. */
+struct format_state {
+  const char *format;
+  bool pending;
+};
+
 static int
 handle_common (struct guest_opts *o, int id, const char *arg,
-               const char **format, const struct tool_info *t)
+               struct format_state *fs, const struct tool_info *t)
 {
   char **m;
 
   switch (id) {
   case 'a':
-    if (add_drive (o, arg, *format) == -1) {
+    fs->pending = false;
+    if (add_drive (o, arg, fs->format) == -1) {
       tool_error (_ ("out of memory"));
       return -1;
     }
@@ -278,7 +285,10 @@ handle_common (struct guest_opts *o, int id, const char *arg,
     }
     o->domain = arg;
     return 0;
-  case COPT_FORMAT: *format = arg && arg[0] ? arg : NULL; return 0;
+  case COPT_FORMAT:
+    fs->format = arg && arg[0] ? arg : NULL;
+    fs->pending = fs->format != NULL;
+    return 0;
   case 'm':
     m = realloc (o->mounts, (o->nr_mounts + 1) * sizeof *m);
     if (!m) {
@@ -317,7 +327,7 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
   const struct tool_option **v;
   struct option *longopts;
   char shortopts[128];
-  const char *format = NULL;
+  struct format_state fs = { NULL, false };
   size_t n, i, k = 0, s = 0;
   int c, r = 0;
 
@@ -352,7 +362,7 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
       r = -1;
       break;
     }
-    r = handle_common (o, c, optarg, &format, t);
+    r = handle_common (o, c, optarg, &fs, t);
     if (r == -2)
       r = t->handle (data, c, optarg) == 0 ? 0 : -1;
   }
@@ -365,6 +375,11 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
     tool_error (_ ("no disk given: use -a IMAGE or -d GUEST (try '%s "
                    "--help')"),
                 progname);
+    goto fail;
+  }
+  if (fs.pending) {
+    /* As virt tools say: --format applies to the -a options after it. */
+    tool_error (_ ("--format parameter must appear before -a parameter"));
     goto fail;
   }
   if (o->nr_drives > 0 && o->domain) {
