@@ -240,6 +240,15 @@ visit_batch (guestfs_h *g, const struct ls_request *req, bool stats,
       gerror (g, dir);
       goto out;
     }
+    for (i = 0; links[i]; i++)
+      ;
+    if (i != n) {
+      vd_set_error (EIO,
+                    _ ("%s: libguestfs returned %zu link targets for %zu "
+                       "names"),
+                    dir, i, n);
+      goto out;
+    }
   }
   for (i = 0; i < n; i++) {
     struct ls_entry *e = listing_add (l, join_path (dir, names[i]));
