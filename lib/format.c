@@ -12,6 +12,7 @@
 
 /* Probe order; raw last (it matches anything with the lowest score). */
 const struct vd_format_ops *const vd_formats[] = {
+  &vd_format_qcow2,
   &vd_format_raw,
   NULL,
 };
@@ -60,6 +61,20 @@ vd_format_create_opts (const char *format)
     return NULL;
   }
   return f->create_opts;
+}
+
+const char *
+vd_format_create_default (const char *format, const char *option)
+{
+  const struct vd_format_ops *f = vd_find_format (format);
+  size_t i;
+
+  if (!f || !f->create_defaults)
+    return NULL;
+  for (i = 0; f->create_defaults[i][0]; i++)
+    if (strcmp (f->create_defaults[i][0], option) == 0)
+      return f->create_defaults[i][1];
+  return NULL;
 }
 
 const struct vd_format_ops *

@@ -14,6 +14,14 @@ lib_libvd_la_SOURCES = \
 	lib/image.c \
 	lib/info.c \
 	lib/create.c \
-	lib/fmt-raw.c
+	lib/fmt-raw.c \
+	lib/qcow2.h \
+	lib/fmt-qcow2.c \
+	lib/qcow2-cache.c \
+	lib/qcow2-cluster.c \
+	lib/qcow2-compress.c \
+	lib/qcow2-create.c \
+	lib/qcow2-refcount.c \
+	lib/qcow2-snapshot.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

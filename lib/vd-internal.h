@@ -126,6 +126,10 @@ struct vd_format_ops {
   int (*create) (struct vd_io *io, const char *filename, uint64_t size,
                  struct vd_opts *opts);
   const struct vd_create_opt_desc *create_opts;
+  /* NULL-terminated {option, value} pairs: what the Formatting line
+   * shows for options not given (vd_format_create_default).  May be
+   * NULL. */
+  const char *const (*create_defaults)[2];
 
   int (*pread) (vd_image *img, void *buf, size_t count, uint64_t offset);
   int (*pwrite) (vd_image *img, const void *buf, size_t count, uint64_t offset);
@@ -163,6 +167,7 @@ struct vd_format_ops {
 };
 
 extern const struct vd_format_ops vd_format_raw;
+extern const struct vd_format_ops vd_format_qcow2;
 
 /* The driver list (format.c), NULL-terminated, in probe order. */
 extern const struct vd_format_ops *const vd_formats[];

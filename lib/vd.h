@@ -85,6 +85,10 @@ const char *const *vd_format_names (void);
  * the error set if the format is unknown. */
 const struct vd_create_opt_desc *vd_format_create_opts (const char *format);
 bool vd_format_known (const char *format);
+/* The value qemu-img's "Formatting ..." line shows for create option
+ * OPTION of FORMAT when the user did not give it (qemu's default value
+ * string), or NULL if the line leaves the option out.  Borrowed. */
+const char *vd_format_create_default (const char *format, const char *option);
 
 /* Probe a file's format by content.  Returns a static name, or NULL with
  * the error set.  Never follows names inside the file. */

@@ -25,9 +25,11 @@ print_formatting (const char *filename, const char *format, uint64_t size,
       printf (" size=%" PRIu64, size);
       continue;
     }
+    bool given = false;
     for (i = 0; i < opts->n; i++) {
       if (strcmp (opts->v[i].key, d->name) != 0)
         continue;
+      given = true;
       if (strcmp (d->type, "size") == 0) {
         uint64_t v;
         if (vd_parse_size (opts->v[i].value, &v) == 0) {
@@ -37,6 +39,8 @@ print_formatting (const char *filename, const char *format, uint64_t size,
       }
       printf (" %s=%s", d->name, opts->v[i].value);
     }
+    if (!given && vd_format_create_default (format, d->name))
+      printf (" %s=%s", d->name, vd_format_create_default (format, d->name));
   }
   printf ("\n");
   fflush (stdout);
