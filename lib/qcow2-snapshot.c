@@ -127,7 +127,8 @@ qcow2_read_snapshots (struct qcow2 *s)
                     s->name, i, extra, QCOW2_MAX_SNAPSHOT_EXTRA);
       goto out;
     }
-    len = ROUND_UP (40 + (uint64_t) extra + id_len + name_len, 8);
+    /* The padding of the last entry may lie past the end of the file. */
+    len = 40 + (uint64_t) extra + id_len + name_len;
     if ((e0 = ensure (s, &tb, pos + len)) != 0)
       goto bad;
     e = tb.p + pos;
@@ -159,7 +160,7 @@ qcow2_read_snapshots (struct qcow2 *s)
                     s->name, sn->name, sn->l1_offset);
       goto out;
     }
-    pos += len;
+    pos += ROUND_UP (len, 8);
   }
   r = 0;
   goto out;

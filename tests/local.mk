@@ -58,6 +58,11 @@ interop_tests = \
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests)
 
+# vdio: drives libvd from the shell tests (as qemu-io drives qemu).
+check_PROGRAMS += tests/interop/vdio
+tests_interop_vdio_SOURCES = tests/interop/vdio.c
+tests_interop_vdio_LDADD = lib/libvd.la
+
 # ---- fuzzing (clang -fsanitize=fuzzer; ./configure --enable-fuzzing) ----
 EXTRA_DIST += tests/fuzz/fuzz-image.c tests/fuzz/run-fuzz.sh
 if FUZZING
