@@ -244,7 +244,7 @@ int
 qcow2_write_header (struct qcow2 *s)
 {
   qcow2_encode_header (&s->h, s->hdr);
-  return vd_io_pwrite (s->io, s->hdr, s->h.header_length, 0);
+  return qcow2_pwrite (s, s->hdr, s->h.header_length, 0);
 }
 
 /* The name of a feature bit from the image's feature name table. */

@@ -87,7 +87,7 @@ write_slot (struct qcow2 *s, struct qcow2_cache *c, size_t i)
                   s->name, c->what);
     return -1;
   }
-  if (vd_io_pwrite (s->io, c->mem + i * c->table_size, c->table_size,
+  if (qcow2_pwrite (s, c->mem + i * c->table_size, c->table_size,
                     sl->offset)
       == -1)
     return -1;
@@ -213,9 +213,21 @@ qcow2_cache_write_dirty (struct qcow2 *s, struct qcow2_cache *c)
 }
 
 int
+qcow2_pwrite (struct qcow2 *s, const void *buf, size_t count, uint64_t offset)
+{
+  s->unsynced = true;
+  return vd_io_pwrite (s->io, buf, count, offset);
+}
+
+int
 qcow2_io_sync (struct qcow2 *s)
 {
-  return vd_io_flush (s->io);
+  if (!s->unsynced)
+    return 0;
+  if (vd_io_flush (s->io) == -1)
+    return -1;
+  s->unsynced = false;
+  return 0;
 }
 
 int

@@ -38,7 +38,7 @@ qcow2_write_l1_dirty (struct qcow2 *s)
     return -1;
   for (i = lo; i < hi; i++)
     buf[i - lo] = htobe64 (s->l1[i]);
-  if (vd_io_pwrite (s->io, buf, (size_t) (hi - lo) * 8,
+  if (qcow2_pwrite (s, buf, (size_t) (hi - lo) * 8,
                     s->l1_offset + (uint64_t) lo * 8)
       == -1)
     return -1;
@@ -395,7 +395,7 @@ write_cow (struct qcow2 *s, uint64_t host, uint64_t gstart, uint64_t k,
   if (check_data_write (s, host, total) == -1)
     return -1;
   if (head == 0 && tail == 0)
-    return vd_io_pwrite (s->io, data, total, host);
+    return qcow2_pwrite (s, data, total, host);
   if (total <= MAX (4 * cs, UINT64_C (1) << 20)) {
     bounce = vd_malloc (total);
     if (!bounce)
@@ -404,7 +404,7 @@ write_cow (struct qcow2 *s, uint64_t host, uint64_t gstart, uint64_t k,
         || (tail && qcow2_read (s, bounce + total - tail, tail, we) == -1))
       return -1;
     memcpy (bounce + head, data, we - ws);
-    return vd_io_pwrite (s->io, bounce, total, host);
+    return qcow2_pwrite (s, bounce, total, host);
   }
   /* A long run: copy only the partial clusters at the ends. */
   bounce = vd_malloc (cs);
@@ -414,7 +414,7 @@ write_cow (struct qcow2 *s, uint64_t host, uint64_t gstart, uint64_t k,
     if (qcow2_read (s, bounce, head, gstart) == -1)
       return -1;
     memcpy (bounce + head, data, cs - head);
-    if (vd_io_pwrite (s->io, bounce, cs, host) == -1)
+    if (qcow2_pwrite (s, bounce, cs, host) == -1)
       return -1;
     data += cs - head;
     host += cs;
@@ -423,14 +423,14 @@ write_cow (struct qcow2 *s, uint64_t host, uint64_t gstart, uint64_t k,
   }
   if (tail) {
     uint64_t last = total - cs; /* offset of the last cluster in the run */
-    if (vd_io_pwrite (s->io, data, last, host) == -1)
+    if (qcow2_pwrite (s, data, last, host) == -1)
       return -1;
     memcpy (bounce, data + last, cs - tail);
     if (qcow2_read (s, bounce + cs - tail, tail, we) == -1)
       return -1;
-    return vd_io_pwrite (s->io, bounce, cs, host + last);
+    return qcow2_pwrite (s, bounce, cs, host + last);
   }
-  return vd_io_pwrite (s->io, data, total, host);
+  return qcow2_pwrite (s, data, total, host);
 }
 
 /* Extended L2: write into the allocated cluster HOST of entry IDX,
@@ -451,7 +451,7 @@ write_subclusters (struct qcow2 *s, uint8_t *t, uint32_t idx, uint64_t host,
   if (check_data_write (s, host, s->cluster_size) == -1)
     return -1;
   if ((bm & mask) == mask)
-    return vd_io_pwrite (s->io, data, we - ws, host + (ws - gstart));
+    return qcow2_pwrite (s, data, we - ws, host + (ws - gstart));
   buf = vd_malloc (b - a);
   if (!buf)
     return -1;
@@ -459,7 +459,7 @@ write_subclusters (struct qcow2 *s, uint8_t *t, uint32_t idx, uint64_t host,
       || (b > we && qcow2_read (s, buf + (we - a), b - we, we) == -1))
     return -1;
   memcpy (buf + (ws - a), data, we - ws);
-  if (vd_io_pwrite (s->io, buf, b - a, host + (a - gstart)) == -1)
+  if (qcow2_pwrite (s, buf, b - a, host + (a - gstart)) == -1)
     return -1;
   bm = (bm | mask) & ~(mask << 32);
   qcow2_l2e_set (s, t, idx, e, bm);
@@ -544,7 +544,7 @@ write_in_table (struct qcow2 *s, const uint8_t *buf, uint64_t n, uint64_t off)
           goto out;
       }
       else if (check_data_write (s, h + (ws - gstart), we - ws) == -1
-               || vd_io_pwrite (s->io, buf + (ws - off), we - ws,
+               || qcow2_pwrite (s, buf + (ws - off), we - ws,
                                 h + (ws - gstart))
                       == -1)
         goto out;
@@ -711,7 +711,7 @@ qcow2_write_compressed (struct qcow2 *s, uint64_t off, const uint8_t *data,
     goto fail;
   }
   if (check_data_write (s, host, len) == -1
-      || vd_io_pwrite (s->io, data, len, host) == -1)
+      || qcow2_pwrite (s, data, len, host) == -1)
     goto fail;
   nb = ((host + len - 1) >> 9) - ((uint64_t) host >> 9);
   desc = QCOW2_OFLAG_COMPRESSED | (nb << s->csize_shift) | (uint64_t) host;
@@ -764,7 +764,7 @@ qcow2_grow_l1 (struct qcow2 *s, uint32_t n)
   memset (s->l1 + old_size, 0, (size_t) (n - old_size) * 8);
   for (i = 0; i < n; i++)
     buf[i] = htobe64 (s->l1[i]);
-  if (vd_io_pwrite (s->io, buf, bytes, off) == -1 || qcow2_io_sync (s) == -1)
+  if (qcow2_pwrite (s, buf, bytes, off) == -1 || qcow2_io_sync (s) == -1)
     return -1;
   s->h.l1_offset = off;
   s->h.l1_size = n;

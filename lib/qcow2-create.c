@@ -88,7 +88,7 @@ zero_data_clusters (struct qcow2 *s, uint64_t size)
       return -1;
     while (m.type == QCOW2_CT_DATA && done < m.len) {
       uint64_t n = MIN (m.len - done, sizeof zeroes);
-      if (vd_io_pwrite (s->io, zeroes, n, m.host + done) == -1)
+      if (qcow2_pwrite (s, zeroes, n, m.host + done) == -1)
         return -1;
       done += n;
     }
@@ -299,6 +299,7 @@ qcow2_create (struct vd_io *io, const char *filename, uint64_t size,
   memset (&s, 0, sizeof s);
   if (qcow2_state_open (&s, io, filename, false) == -1)
     goto out;
+  s.unsynced = true;
   need = DIV_ROUND_UP (size, cs * s.l2_entries);
   s.h.size = size; /* written with the new L1 table */
   if (need && qcow2_grow_l1 (&s, need) == -1)

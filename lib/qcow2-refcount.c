@@ -152,7 +152,7 @@ qcow2_write_rt_dirty (struct qcow2 *s)
     return -1;
   for (i = lo; i < hi; i++)
     buf[i - lo] = htobe64 (s->rt[i]);
-  if (vd_io_pwrite (s->io, buf, (hi - lo) * 8, s->rt_offset + lo * 8) == -1)
+  if (qcow2_pwrite (s, buf, (hi - lo) * 8, s->rt_offset + lo * 8) == -1)
     return -1;
   s->rt_dirty_lo = s->rt_dirty_hi = 0;
   return 0;
@@ -339,7 +339,7 @@ grow_rt (struct qcow2 *s, uint64_t need)
     goto fail;
   for (i = 0; i < entries; i++)
     buf[i] = htobe64 (s->rt[i]);
-  if (vd_io_pwrite (s->io, buf, entries * 8, off) == -1
+  if (qcow2_pwrite (s, buf, entries * 8, off) == -1
       || qcow2_io_sync (s) == -1)
     goto fail;
   s->h.rt_offset = off;
@@ -418,8 +418,10 @@ update_refcounts (struct qcow2 *s, uint64_t cluster, uint64_t n, int delta,
         if (s->free_byte && (s->free_byte >> s->cluster_bits) == c)
           s->free_byte = 0;
         s->dbuf_valid = false;
-        if (punch && s->io->ops->punch)
+        if (punch && s->io->ops->punch) {
+          s->unsynced = true;
           s->io->ops->punch (s->io, o, s->cluster_size); /* advisory */
+        }
       }
     }
     qcow2_cache_dirty (&s->rcc, t);

@@ -190,6 +190,7 @@ struct qcow2 {
    * references to be on disk. */
   bool l2_needs_rc_sync, rc_needs_l2_sync;
   bool lazy; /* lazy refcounts: the dirty bit stands in for ordering */
+  bool unsynced; /* written since the last sync */
 
   uint64_t file_size;   /* max (file size, end of every allocation) */
   uint64_t free_hint;   /* no free cluster below this index */
@@ -244,6 +245,10 @@ int qcow2_sync_l2 (struct qcow2 *s);
 /* Everything, in spec order, then sync. */
 int qcow2_flush_all (struct qcow2 *s);
 int qcow2_io_sync (struct qcow2 *s);
+/* Every write to the image file goes through here (so a sync with
+ * nothing written since the last one is skipped). */
+int qcow2_pwrite (struct qcow2 *s, const void *buf, size_t count,
+                  uint64_t offset);
 
 /* ---- qcow2-refcount.c ------------------------------------------------ */
 

@@ -54,9 +54,13 @@ EXTRA_DIST += $(tool_tests)
 
 # ---- interop tests against qemu-img --------------------------------------
 interop_tests = \
-	tests/interop/raw-info.sh
+	tests/interop/raw-info.sh \
+	tests/interop/qcow2-write.sh \
+	tests/interop/qcow2-read.sh \
+	tests/interop/qcow2-create.sh \
+	tests/interop/qcow2-info.sh
 TESTS += $(interop_tests)
-EXTRA_DIST += $(interop_tests)
+EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
 
 # vdio: drives libvd from the shell tests (as qemu-io drives qemu).
 check_PROGRAMS += tests/interop/vdio
