@@ -75,8 +75,10 @@ qcow2_parse_header (const char *name, const uint8_t *buf, size_t len,
   uint64_t cs, l2_entries, need, l1_bytes, rt_bytes;
 
   memset (h, 0, sizeof *h);
-  if (len < QCOW2_V2_HEADER_LENGTH || get32 (buf) != QCOW2_MAGIC)
-    return bad (name, _ ("not a qcow2 image (no qcow2 header)"));
+  if (len < QCOW2_V2_HEADER_LENGTH)
+    return bad (name, _ ("the file is too short to hold a qcow2 header"));
+  if (get32 (buf) != QCOW2_MAGIC)
+    return bad (name, _ ("not a qcow2 image (no qcow2 magic)"));
   h->version = get32 (buf + 4);
   h->backing_offset = get64 (buf + 8);
   h->backing_size = get32 (buf + 16);
@@ -506,10 +508,21 @@ qcow2_state_open (struct qcow2 *s, struct vd_io *io, const char *name,
       return bad (name, _ ("the image is marked corrupt; it can only be "
                            "opened read-only (repair it with "
                            "'qemu-img check -r all')"));
-    if (s->h.incompat & QCOW2_INCOMPAT_DIRTY)
-      return bad (name, _ ("the image was not closed cleanly (dirty bit "
-                           "set) and its refcounts may be wrong; repair it "
-                           "with 'qemu-img check -r all' before writing"));
+    /* Not closed cleanly with lazy refcounts: the refcounts may be
+     * wrong.  Rebuild them from the tables before writing, as qemu
+     * does. */
+    if (s->h.incompat & QCOW2_INCOMPAT_DIRTY) {
+      if (qcow2_repair_refcounts (s) == -1) {
+        vd_set_error (vd_errno (),
+                      _ ("%s: the image was not closed cleanly and its "
+                         "refcounts cannot be repaired: %s"),
+                      name, vd_error ());
+        return -1;
+      }
+      s->h.incompat &= ~QCOW2_INCOMPAT_DIRTY;
+      if (qcow2_write_header (s) == -1 || qcow2_io_sync (s) == -1)
+        return -1;
+    }
   }
   return 0;
 }
@@ -549,8 +562,9 @@ static int
 q2_probe (const uint8_t *buf, size_t len, struct vd_io *io)
 {
   (void) io;
-  if (len >= 8 && get32 (buf) == QCOW2_MAGIC
-      && (get32 (buf + 4) == 2 || get32 (buf + 4) == 3))
+  /* The magic alone: a qcow2 image of an unknown version is refused by
+   * open with a message, never read as raw. */
+  if (len >= 4 && get32 (buf) == QCOW2_MAGIC)
     return 100;
   return 0;
 }

@@ -18,6 +18,7 @@ lib_libvd_la_SOURCES = \
 	lib/qcow2.h \
 	lib/fmt-qcow2.c \
 	lib/qcow2-cache.c \
+	lib/qcow2-check.c \
 	lib/qcow2-cluster.c \
 	lib/qcow2-compress.c \
 	lib/qcow2-create.c \

@@ -538,3 +538,37 @@ qcow2_free_entry (struct qcow2 *s, uint64_t e, bool punch)
     return 0;
   return qcow2_free_clusters (s, off, s->cluster_size, punch);
 }
+
+int
+qcow2_set_refcount (struct qcow2 *s, uint64_t cluster, uint64_t value)
+{
+  uint64_t off;
+  uint8_t *t;
+
+  if (value > s->refcount_max) {
+    vd_set_error (ERANGE,
+                  _ ("%s: cluster at 0x%" PRIx64 " has %" PRIu64
+                     " references, more than %u-bit refcounts can hold"),
+                  s->name, cluster << s->cluster_bits, value,
+                  s->refcount_bits);
+    return -1;
+  }
+  if (rt_block (s, cluster >> s->rb_bits, &off) == -1)
+    return -1;
+  if (!off) {
+    if (value == 0)
+      return 0;
+    if (create_block (s, cluster >> s->rb_bits) == -1
+        || rt_block (s, cluster >> s->rb_bits, &off) == -1)
+      return -1;
+  }
+  if (qcow2_cache_get (s, &s->rcc, off, true, &t) == -1)
+    return -1;
+  qcow2_rc_set_entry (t, s->refcount_order, cluster & (s->rb_entries - 1),
+                      value);
+  qcow2_cache_dirty (&s->rcc, t);
+  qcow2_cache_put (&s->rcc, t);
+  if (value == 0 && cluster < s->free_hint)
+    s->free_hint = cluster;
+  return 0;
+}

@@ -162,6 +162,7 @@ qcow2_read_snapshots (struct qcow2 *s)
     }
     pos += ROUND_UP (len, 8);
   }
+  s->snap_table_size = pos;
   r = 0;
   goto out;
 

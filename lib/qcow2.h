@@ -200,6 +200,7 @@ struct qcow2 {
 
   struct qcow2_snapshot *snaps;
   uint32_t nb_snaps;
+  uint64_t snap_table_size; /* bytes */
   uint32_t nb_bitmaps;
   uint64_t bm_dir_offset, bm_dir_size;
   char *backing_name; /* as recorded, or NULL */
@@ -350,6 +351,19 @@ void qcow2_decompress_free (struct qcow2 *s);
 
 int qcow2_read_snapshots (struct qcow2 *s);
 void qcow2_free_snapshots (struct qcow2 *s);
+
+/* ---- qcow2-check.c --------------------------------------------------- */
+
+/* Count the references to each cluster of the file (header, tables,
+ * L2 tables, data and compressed clusters of the active layer and of
+ * every snapshot, bitmaps; refcount structures too if WITH_RT).  *MAP
+ * has *N entries; caller frees it. */
+int qcow2_count_refs (struct qcow2 *s, bool with_rt, uint32_t **map,
+                      uint64_t *n);
+/* Make every refcount match the references (the dirty bit's repair). */
+int qcow2_repair_refcounts (struct qcow2 *s);
+/* Set one cluster's refcount (creating its block if needed). */
+int qcow2_set_refcount (struct qcow2 *s, uint64_t cluster, uint64_t value);
 
 /* ---- fmt-qcow2.c / qcow2-create.c ------------------------------------ */
 

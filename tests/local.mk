@@ -48,7 +48,8 @@ tool_tests = \
 	tests/tools/info.sh \
 	tests/tools/help.sh \
 	tests/tools/man-options.sh \
-	tests/tools/style.sh
+	tests/tools/style.sh \
+	tests/tools/qcow2-corrupt.sh
 TESTS += $(tool_tests)
 EXTRA_DIST += $(tool_tests)
 

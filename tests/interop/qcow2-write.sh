@@ -115,6 +115,26 @@ is "lazy refcounts: the dirty bit is clear after a clean close" \
   "$(qemu-img info --output=json l.qcow2 | grep -c '"dirty-flag": false')" 1
 check "lazy refcounts: clean" check_clean l.qcow2
 
+# A dirty image (lazy refcounts, not closed cleanly) whose refcount table
+# was lost is repaired on the first read-write open, snapshot included.
+for cs in 512 65536; do
+  rm -f dz.qcow2 dz.raw
+  qemu-img create -q -f qcow2 -o lazy_refcounts=on,cluster_size=$cs,refcount_bits=64 dz.qcow2 16M
+  qemu-io -c 'write -P 0x11 0 3M' -c 'write -c -P 0x22 4M 256k' dz.qcow2 >/dev/null
+  qemu-img snapshot -c s dz.qcow2
+  qemu-io -c 'write -P 0x12 0 1M' dz.qcow2 >/dev/null
+  rto=$(od -An -tu8 --endian=big -j48 -N8 dz.qcow2 | tr -d ' ')
+  dd if=/dev/zero of=dz.qcow2 bs=$cs seek=$((rto / cs)) count=1 conv=notrunc 2>/dev/null
+  printf '\001' | dd of=dz.qcow2 bs=1 seek=79 conv=notrunc 2>/dev/null
+  qemu-img convert -O raw dz.qcow2 dz.raw
+  check "dirty image (cluster_size=$cs): written after repair" \
+    vdio write dz.qcow2 8M 0x33 1M
+  qemu-io -f raw -c 'write -P 0x33 8M 1M' dz.raw >/dev/null
+  check "dirty image (cluster_size=$cs): clean after repair" check_clean dz.qcow2
+  check "dirty image (cluster_size=$cs): data intact" \
+    qemu-img compare -q -f qcow2 -F raw dz.qcow2 dz.raw
+done
+
 # Bitmaps (autoclear bit 0) are not kept up to date by libvd: writing
 # clears the bit, so qemu no longer trusts them.
 rm -f b.qcow2
