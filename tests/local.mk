@@ -24,7 +24,8 @@ unit_tests = \
 	tests/unit/test-util \
 	tests/unit/test-io \
 	tests/unit/test-fmt-raw \
-	tests/unit/test-format
+	tests/unit/test-format \
+	tests/unit/test-qcow2
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -40,6 +41,9 @@ tests_unit_test_fmt_raw_LDADD = $(unit_ldadd)
 tests_unit_test_format_SOURCES = tests/unit/test-format.c
 tests_unit_test_format_CFLAGS = $(unit_cflags)
 tests_unit_test_format_LDADD = $(unit_ldadd)
+tests_unit_test_qcow2_SOURCES = tests/unit/test-qcow2.c
+tests_unit_test_qcow2_CFLAGS = $(unit_cflags)
+tests_unit_test_qcow2_LDADD = $(unit_ldadd)
 
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
@@ -77,4 +81,10 @@ tests_fuzz_fuzz_image_SOURCES = tests/fuzz/fuzz-image.c
 tests_fuzz_fuzz_image_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_image_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_image_LDADD = lib/libvd.la
+# The same harness held to qcow2 (no probing: every input is a qcow2).
+noinst_PROGRAMS += tests/fuzz/fuzz-qcow2
+tests_fuzz_fuzz_qcow2_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_qcow2_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"qcow2"'
+tests_fuzz_fuzz_qcow2_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_qcow2_LDADD = lib/libvd.la
 endif
