@@ -42,8 +42,7 @@ put64 (uint8_t *p, uint64_t v)
 
 /* ---- the header ------------------------------------------------------ */
 
-static int
-bad (const char *name, const char *fmt, ...)
+static int bad (const char *name, const char *fmt, ...)
     __attribute__ ((format (printf, 2, 3)));
 
 static int
@@ -61,8 +60,7 @@ bad (const char *name, const char *fmt, ...)
 
 /* Is [off, off+len) inside the file and not on the header cluster? */
 static bool
-table_ok (uint64_t off, uint64_t len, uint64_t cluster_size,
-          uint64_t file_size)
+table_ok (uint64_t off, uint64_t len, uint64_t cluster_size, uint64_t file_size)
 {
   return IS_ALIGNED (off, cluster_size) && off >= cluster_size
          && off <= file_size && len <= file_size - off;
@@ -97,10 +95,10 @@ qcow2_parse_header (const char *name, const uint8_t *buf, size_t len,
                 h->version);
   if (h->cluster_bits < QCOW2_MIN_CLUSTER_BITS
       || h->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
-    return bad (name,
-                _ ("cluster size 2^%" PRIu32
-                   " is not supported (512 bytes to 2 MiB)"),
-                h->cluster_bits);
+    return bad (
+        name,
+        _ ("cluster size 2^%" PRIu32 " is not supported (512 bytes to 2 MiB)"),
+        h->cluster_bits);
   cs = UINT64_C (1) << h->cluster_bits;
   if (h->version == 2) {
     h->refcount_order = 4;
@@ -114,10 +112,9 @@ qcow2_parse_header (const char *name, const uint8_t *buf, size_t len,
     h->autoclear = get64 (buf + 88);
     h->refcount_order = get32 (buf + 96);
     h->header_length = get32 (buf + 100);
-    if (h->header_length < QCOW2_V3_HEADER_LENGTH
-        || h->header_length % 8 != 0 || h->header_length > cs)
-      return bad (name, _ ("bad header length %" PRIu32),
-                  h->header_length);
+    if (h->header_length < QCOW2_V3_HEADER_LENGTH || h->header_length % 8 != 0
+        || h->header_length > cs)
+      return bad (name, _ ("bad header length %" PRIu32), h->header_length);
     if (h->header_length > len)
       return bad (name, _ ("the header (%" PRIu32 " bytes) is cut short"),
                   h->header_length);
@@ -146,10 +143,10 @@ qcow2_parse_header (const char *name, const uint8_t *buf, size_t len,
     return bad (name, _ ("extended L2 entries need clusters of at least "
                          "16 KiB"));
   if (h->crypt_method != 0)
-    return bad (name,
-                _ ("encrypted qcow2 images (method %" PRIu32
-                   ") are not supported"),
-                h->crypt_method);
+    return bad (
+        name,
+        _ ("encrypted qcow2 images (method %" PRIu32 ") are not supported"),
+        h->crypt_method);
   if (h->size > VD_MAX_IMAGE_SIZE)
     return bad (name, _ ("virtual size %" PRIu64 " is too large"), h->size);
 
@@ -190,10 +187,8 @@ qcow2_parse_header (const char *name, const uint8_t *buf, size_t len,
                 h->rt_offset);
 
   if (h->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
-    return bad (name, _ ("too many snapshots (%" PRIu32 ")"),
-                h->nb_snapshots);
-  if (h->nb_snapshots
-      && !table_ok (h->snapshots_offset, 1, cs, file_size))
+    return bad (name, _ ("too many snapshots (%" PRIu32 ")"), h->nb_snapshots);
+  if (h->nb_snapshots && !table_ok (h->snapshots_offset, 1, cs, file_size))
     return bad (name,
                 _ ("the snapshot table at offset 0x%" PRIx64
                    " is misaligned or lies outside the file"),
@@ -201,10 +196,10 @@ qcow2_parse_header (const char *name, const uint8_t *buf, size_t len,
 
   if (h->backing_offset) {
     if (h->backing_size > QCOW2_MAX_BACKING_NAME)
-      return bad (name,
-                  _ ("the backing file name is %" PRIu32
-                     " bytes long (at most %d)"),
-                  h->backing_size, QCOW2_MAX_BACKING_NAME);
+      return bad (
+          name,
+          _ ("the backing file name is %" PRIu32 " bytes long (at most %d)"),
+          h->backing_size, QCOW2_MAX_BACKING_NAME);
     if (h->backing_offset < h->header_length || h->backing_offset >= cs
         || h->backing_offset + h->backing_size > file_size)
       return bad (name,
@@ -251,8 +246,8 @@ qcow2_write_header (struct qcow2 *s)
 
 /* The name of a feature bit from the image's feature name table. */
 static void
-feature_name (const uint8_t *table, uint32_t len, int type, int bit,
-              char *out, size_t outlen)
+feature_name (const uint8_t *table, uint32_t len, int type, int bit, char *out,
+              size_t outlen)
 {
   uint32_t i;
 
@@ -268,8 +263,8 @@ feature_name (const uint8_t *table, uint32_t len, int type, int bit,
 
 /* Header extensions in BUF[start, len). */
 static int
-parse_extensions (struct qcow2 *s, const uint8_t *buf, size_t start,
-                  size_t len, const uint8_t **ftable, uint32_t *ftable_len)
+parse_extensions (struct qcow2 *s, const uint8_t *buf, size_t start, size_t len,
+                  const uint8_t **ftable, uint32_t *ftable_len)
 {
   size_t p = start;
   bool seen_bitmaps = false;
@@ -312,13 +307,13 @@ parse_extensions (struct qcow2 *s, const uint8_t *buf, size_t start,
       nb = get32 (d);
       dsize = get64 (d + 8);
       doff = get64 (d + 16);
-      if (nb == 0 || nb > QCOW2_MAX_BITMAPS || get32 (d + 4) != 0
-          || dsize == 0 || dsize > QCOW2_MAX_BITMAP_DIR
+      if (nb == 0 || nb > QCOW2_MAX_BITMAPS || get32 (d + 4) != 0 || dsize == 0
+          || dsize > QCOW2_MAX_BITMAP_DIR
           || !table_ok (doff, dsize, s->cluster_size, s->file_size))
         return bad (s->name,
                     _ ("bad bitmaps header extension (%" PRIu32
-                       " bitmaps, directory of %" PRIu64
-                       " bytes at 0x%" PRIx64 ")"),
+                       " bitmaps, directory of %" PRIu64 " bytes at 0x%" PRIx64
+                       ")"),
                     nb, dsize, doff);
       /* Without the autoclear bit a program that does not know bitmaps
        * has written the image: they are stale and not shown. */
@@ -468,8 +463,7 @@ qcow2_state_open (struct qcow2 *s, struct vd_io *io, const char *name,
   if (!s->l1)
     return -1;
   if (s->l1_size
-      && vd_io_pread (io, s->l1, (uint64_t) s->l1_size * 8, s->l1_offset)
-             == -1)
+      && vd_io_pread (io, s->l1, (uint64_t) s->l1_size * 8, s->l1_offset) == -1)
     return -1;
   for (i = 0; i < s->l1_size; i++)
     s->l1[i] = be64toh (s->l1[i]);
@@ -940,8 +934,7 @@ add_bitmaps (struct qcow2 *s, struct vd_value *data)
   return 0;
 
 bad_dir:
-  vd_set_error (EIO,
-                _ ("%s: the bitmap directory at 0x%" PRIx64 " is corrupt"),
+  vd_set_error (EIO, _ ("%s: the bitmap directory at 0x%" PRIx64 " is corrupt"),
                 s->name, s->bm_dir_offset);
   return -1;
 }

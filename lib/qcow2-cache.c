@@ -87,8 +87,7 @@ write_slot (struct qcow2 *s, struct qcow2_cache *c, size_t i)
                   s->name, c->what);
     return -1;
   }
-  if (qcow2_pwrite (s, c->mem + i * c->table_size, c->table_size,
-                    sl->offset)
+  if (qcow2_pwrite (s, c->mem + i * c->table_size, c->table_size, sl->offset)
       == -1)
     return -1;
   sl->dirty = false;

@@ -38,8 +38,9 @@ inc (struct counter *k, uint64_t off, uint64_t len, const char *what)
   }
   for (c = first; c <= last; c++) {
     if (k->map[c] == UINT32_MAX) {
-      vd_set_error (EIO, _ ("%s: cluster at 0x%" PRIx64 " has too many "
-                            "references"),
+      vd_set_error (EIO,
+                    _ ("%s: cluster at 0x%" PRIx64 " has too many "
+                       "references"),
                     k->s->name, c << k->s->cluster_bits);
       return -1;
     }
@@ -57,9 +58,10 @@ count_l2 (struct counter *k, uint64_t l2off)
   int r = 0;
 
   if (!IS_ALIGNED (l2off, s->cluster_size)) {
-    vd_set_error (EIO, _ ("%s: L2 table offset 0x%" PRIx64
-                          " is not aligned to a cluster"),
-                  s->name, l2off);
+    vd_set_error (
+        EIO,
+        _ ("%s: L2 table offset 0x%" PRIx64 " is not aligned to a cluster"),
+        s->name, l2off);
     return -1;
   }
   if (inc (k, l2off, s->cluster_size, _ ("an L2 table")) == -1
@@ -74,8 +76,9 @@ count_l2 (struct counter *k, uint64_t l2off)
     }
     else if ((off = e & QCOW2_OFFSET_MASK)) {
       if (!IS_ALIGNED (off, s->cluster_size)) {
-        vd_set_error (EIO, _ ("%s: data cluster offset 0x%" PRIx64
-                              " is not aligned to a cluster"),
+        vd_set_error (EIO,
+                      _ ("%s: data cluster offset 0x%" PRIx64
+                         " is not aligned to a cluster"),
                       s->name, off);
         r = -1;
       }
@@ -195,8 +198,7 @@ count_bitmaps (struct counter *k)
   return 0;
 
 bad:
-  vd_set_error (EIO, _ ("%s: the bitmap directory at 0x%" PRIx64
-                        " is corrupt"),
+  vd_set_error (EIO, _ ("%s: the bitmap directory at 0x%" PRIx64 " is corrupt"),
                 s->name, s->bm_dir_offset);
   return -1;
 }
@@ -223,8 +225,7 @@ qcow2_count_refs (struct qcow2 *s, bool with_rt, uint32_t **map, uint64_t *n)
   if (!k.map)
     return -1;
   if (inc (&k, 0, s->cluster_size, _ ("the header")) == -1
-      || inc (&k, s->l1_offset, (uint64_t) s->l1_size * 8,
-              _ ("the L1 table"))
+      || inc (&k, s->l1_offset, (uint64_t) s->l1_size * 8, _ ("the L1 table"))
              == -1
       || count_l1 (&k, s->l1, s->l1_size) == -1 || count_snapshots (&k) == -1
       || count_bitmaps (&k) == -1)

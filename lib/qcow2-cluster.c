@@ -106,8 +106,7 @@ classify (struct qcow2 *s, const uint8_t *t, uint32_t idx, uint32_t sc,
     if (coff < s->cluster_size || coff >= s->file_size) {
       vd_set_error (EIO,
                     _ ("%s: compressed cluster for guest offset 0x%" PRIx64
-                       " at host offset 0x%" PRIx64
-                       " lies outside the file"),
+                       " at host offset 0x%" PRIx64 " lies outside the file"),
                     s->name, guest, coff);
       return -1;
     }
@@ -365,7 +364,8 @@ l2_for_write (struct qcow2 *s, uint64_t i, uint8_t **table)
     for (j = 0; j < s->l2_entries; j++) {
       uint64_t x = qcow2_l2e_get (s, nt, j);
       if (x & QCOW2_OFLAG_COPIED)
-        qcow2_l2e_set (s, nt, j, x & ~QCOW2_OFLAG_COPIED, qcow2_l2bm_get (s, nt, j));
+        qcow2_l2e_set (s, nt, j, x & ~QCOW2_OFLAG_COPIED,
+                       qcow2_l2bm_get (s, nt, j));
     }
   }
   qcow2_cache_dirty (&s->l2c, nt);
@@ -544,8 +544,7 @@ write_in_table (struct qcow2 *s, const uint8_t *buf, uint64_t n, uint64_t off)
           goto out;
       }
       else if (check_data_write (s, h + (ws - gstart), we - ws) == -1
-               || qcow2_pwrite (s, buf + (ws - off), we - ws,
-                                h + (ws - gstart))
+               || qcow2_pwrite (s, buf + (ws - off), we - ws, h + (ws - gstart))
                       == -1)
         goto out;
     }
@@ -560,7 +559,8 @@ write_in_table (struct qcow2 *s, const uint8_t *buf, uint64_t n, uint64_t off)
         goto out;
       for (k = c; k < d; k++) {
         uint64_t old = qcow2_l2e_get (s, t, k);
-        qcow2_l2e_set (s, t, k, (h + (uint64_t) (k - c) * cs) | QCOW2_OFLAG_COPIED,
+        qcow2_l2e_set (s, t, k,
+                       (h + (uint64_t) (k - c) * cs) | QCOW2_OFLAG_COPIED,
                        QCOW2_BITMAP_ALL_ALLOC);
         if (kind == W_NEW && has_host (old))
           s->freeq[s->nfreeq++] = old;
@@ -745,8 +745,7 @@ qcow2_grow_l1 (struct qcow2 *s, uint32_t n)
   if (n <= s->l1_size)
     return 0;
   if (bytes > QCOW2_MAX_L1_BYTES) {
-    vd_set_error (EFBIG,
-                  _ ("%s: the L1 table would grow past %" PRIu64 " MiB"),
+    vd_set_error (EFBIG, _ ("%s: the L1 table would grow past %" PRIu64 " MiB"),
                   s->name, QCOW2_MAX_L1_BYTES >> 20);
     return -1;
   }

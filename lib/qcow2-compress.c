@@ -125,8 +125,8 @@ inflate_cluster (uint8_t *out, size_t outlen, const uint8_t *in, size_t inlen)
 }
 
 static int
-unzstd_cluster (struct qcow2 *s, uint8_t *out, size_t outlen,
-                const uint8_t *in, size_t inlen)
+unzstd_cluster (struct qcow2 *s, uint8_t *out, size_t outlen, const uint8_t *in,
+                size_t inlen)
 {
   ZSTD_inBuffer ib = { in, inlen, 0 };
   ZSTD_outBuffer ob = { out, outlen, 0 };

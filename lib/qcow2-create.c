@@ -25,15 +25,16 @@ const struct vd_create_opt_desc qcow2_create_opts[] = {
   { "backing_file", "string", N_ ("File name of a base image") },
   { "backing_fmt", "string", N_ ("Image format of the base image") },
   { "lazy_refcounts", "bool", N_ ("Postpone refcount updates") },
-  { "refcount_bits", "number", N_ ("Width of a reference count entry in bits") },
+  { "refcount_bits", "number",
+    N_ ("Width of a reference count entry in bits") },
   { NULL, NULL, NULL },
 };
 
 /* What qemu-img prints for the options not given. */
 const char *const qcow2_create_defaults[][2] = {
-  { "cluster_size", "65536" },   { "extended_l2", "off" },
+  { "cluster_size", "65536" },    { "extended_l2", "off" },
   { "compression_type", "zlib" }, { "lazy_refcounts", "off" },
-  { "refcount_bits", "16" },     { NULL, NULL },
+  { "refcount_bits", "16" },      { NULL, NULL },
 };
 
 enum { PREALLOC_OFF, PREALLOC_METADATA, PREALLOC_FALLOC, PREALLOC_FULL };
@@ -49,8 +50,7 @@ opt_bool (struct vd_opts *opts, const char *key, bool *v)
 }
 
 static void
-put_ext (uint8_t *buf, size_t *p, uint32_t type, const void *data,
-         uint32_t len)
+put_ext (uint8_t *buf, size_t *p, uint32_t type, const void *data, uint32_t len)
 {
   uint32_t v = htobe32 (type);
 
@@ -66,10 +66,14 @@ static const struct {
   uint8_t type, bit;
   const char *name;
 } feature_names[] = {
-  { 0, 0, "dirty bit" },          { 0, 1, "corrupt bit" },
-  { 0, 2, "external data file" }, { 0, 3, "compression type" },
-  { 0, 4, "extended L2 entries" }, { 1, 0, "lazy refcounts" },
-  { 2, 0, "bitmaps" },            { 2, 1, "raw external data" },
+  { 0, 0, "dirty bit" },
+  { 0, 1, "corrupt bit" },
+  { 0, 2, "external data file" },
+  { 0, 3, "compression type" },
+  { 0, 4, "extended L2 entries" },
+  { 1, 0, "lazy refcounts" },
+  { 2, 0, "bitmaps" },
+  { 2, 1, "raw external data" },
 };
 #define NFEATURES (sizeof feature_names / sizeof feature_names[0])
 
@@ -143,8 +147,9 @@ qcow2_create (struct vd_io *io, const char *filename, uint64_t size,
     else if (strcmp (compat, "1.1") == 0 || strcmp (compat, "v3") == 0)
       version = 3;
     else {
-      vd_set_error (EINVAL, _ ("Parameter 'version' does not accept value "
-                               "'%s'"),
+      vd_set_error (EINVAL,
+                    _ ("Parameter 'version' does not accept value "
+                       "'%s'"),
                     compat);
       return -1;
     }
@@ -220,14 +225,12 @@ qcow2_create (struct vd_io *io, const char *filename, uint64_t size,
     return -1;
   }
   if (backing && !bfmt) {
-    vd_set_error (EINVAL,
-                  _ ("Backing file specified without backing format"));
+    vd_set_error (EINVAL, _ ("Backing file specified without backing format"));
     return -1;
   }
   if (bfmt && (!vd_format_known (bfmt) || strlen (bfmt) > 15)) {
-    vd_set_error (EINVAL,
-                  _ ("Parameter 'backing-fmt' does not accept value '%s'"),
-                  bfmt);
+    vd_set_error (
+        EINVAL, _ ("Parameter 'backing-fmt' does not accept value '%s'"), bfmt);
     return -1;
   }
   size = ROUND_UP (size, 512);

@@ -172,8 +172,8 @@ qcow2_get_refcount (struct qcow2 *s, uint64_t cluster, uint64_t *rc)
   }
   if (qcow2_cache_get (s, &s->rcc, off, true, &t) == -1)
     return -1;
-  *rc = qcow2_rc_get_entry (t, s->refcount_order,
-                            cluster & (s->rb_entries - 1));
+  *rc =
+      qcow2_rc_get_entry (t, s->refcount_order, cluster & (s->rb_entries - 1));
   qcow2_cache_put (&s->rcc, t);
   return 0;
 }
@@ -315,8 +315,7 @@ grow_rt (struct qcow2 *s, uint64_t need)
   nclusters = DIV_ROUND_UP (want, per_cluster);
   if (nclusters * s->cluster_size > QCOW2_MAX_RT_BYTES) {
     vd_set_error (EFBIG,
-                  _ ("%s: the refcount table would grow past %" PRIu64
-                     " MiB"),
+                  _ ("%s: the refcount table would grow past %" PRIu64 " MiB"),
                   s->name, QCOW2_MAX_RT_BYTES >> 20);
     return -1;
   }
@@ -339,8 +338,7 @@ grow_rt (struct qcow2 *s, uint64_t need)
     goto fail;
   for (i = 0; i < entries; i++)
     buf[i] = htobe64 (s->rt[i]);
-  if (qcow2_pwrite (s, buf, entries * 8, off) == -1
-      || qcow2_io_sync (s) == -1)
+  if (qcow2_pwrite (s, buf, entries * 8, off) == -1 || qcow2_io_sync (s) == -1)
     goto fail;
   s->h.rt_offset = off;
   s->h.rt_clusters = nclusters;
@@ -549,8 +547,7 @@ qcow2_set_refcount (struct qcow2 *s, uint64_t cluster, uint64_t value)
     vd_set_error (ERANGE,
                   _ ("%s: cluster at 0x%" PRIx64 " has %" PRIu64
                      " references, more than %u-bit refcounts can hold"),
-                  s->name, cluster << s->cluster_bits, value,
-                  s->refcount_bits);
+                  s->name, cluster << s->cluster_bits, value, s->refcount_bits);
     return -1;
   }
   if (rt_block (s, cluster >> s->rb_bits, &off) == -1)

@@ -80,8 +80,7 @@ ensure (struct qcow2 *s, struct table_buf *t, uint64_t need)
   if (!np)
     return -1;
   t->p = np;
-  if (vd_io_pread (s->io, np + t->have, want - t->have, t->off + t->have)
-      == -1)
+  if (vd_io_pread (s->io, np + t->have, want - t->have, t->off + t->have) == -1)
     return -1;
   t->have = want;
   return 0;
@@ -151,8 +150,7 @@ qcow2_read_snapshots (struct qcow2 *s)
     }
     if (l1_bytes
         && (!IS_ALIGNED (sn->l1_offset, s->cluster_size)
-            || sn->l1_offset < s->cluster_size
-            || sn->l1_offset > s->file_size
+            || sn->l1_offset < s->cluster_size || sn->l1_offset > s->file_size
             || l1_bytes > s->file_size - sn->l1_offset)) {
       vd_set_error (EIO,
                     _ ("%s: snapshot '%s' has its L1 table at a bad offset "

@@ -42,7 +42,7 @@
 #define QCOW2_INCOMPAT_COMPRESSION (UINT64_C (1) << 3)
 #define QCOW2_INCOMPAT_EXTL2 (UINT64_C (1) << 4)
 #define QCOW2_INCOMPAT_KNOWN                                                   \
-  (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION \
+  (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT | QCOW2_INCOMPAT_COMPRESSION  \
    | QCOW2_INCOMPAT_EXTL2)
 #define QCOW2_COMPAT_LAZY_REFCOUNTS (UINT64_C (1) << 0)
 #define QCOW2_AUTOCLEAR_BITMAPS (UINT64_C (1) << 0)
@@ -177,7 +177,7 @@ struct qcow2 {
   uint64_t l1_offset;
   uint32_t l1_dirty_lo, l1_dirty_hi; /* dirty entries [lo, hi) */
 
-  uint64_t *rt; /* refcount table, host order */
+  uint64_t *rt;     /* refcount table, host order */
   uint64_t rt_size; /* entries */
   uint64_t rt_offset;
   uint32_t rt_clusters;
@@ -189,13 +189,13 @@ struct qcow2 {
    * refcount increments to be on disk, decrements wait for the removed
    * references to be on disk. */
   bool l2_needs_rc_sync, rc_needs_l2_sync;
-  bool lazy; /* lazy refcounts: the dirty bit stands in for ordering */
+  bool lazy;     /* lazy refcounts: the dirty bit stands in for ordering */
   bool unsynced; /* written since the last sync */
 
-  uint64_t file_size;   /* max (file size, end of every allocation) */
-  uint64_t free_hint;   /* no free cluster below this index */
-  uint64_t free_byte;   /* next byte for compressed data, or 0 */
-  uint64_t *freeq;      /* clusters / descriptors to free (l2_entries) */
+  uint64_t file_size; /* max (file size, end of every allocation) */
+  uint64_t free_hint; /* no free cluster below this index */
+  uint64_t free_byte; /* next byte for compressed data, or 0 */
+  uint64_t *freeq;    /* clusters / descriptors to free (l2_entries) */
   size_t nfreeq;
 
   struct qcow2_snapshot *snaps;

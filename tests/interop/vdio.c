@@ -107,8 +107,7 @@ do_read (vd_image *img, uint64_t off, uint64_t len)
     return -1;
   while (len > 0) {
     size_t n = len < chunk ? len : chunk;
-    if (vd_pread (img, buf, n, off) == -1
-        || fwrite (buf, 1, n, stdout) != n) {
+    if (vd_pread (img, buf, n, off) == -1 || fwrite (buf, 1, n, stdout) != n) {
       free (buf);
       return -1;
     }
@@ -209,8 +208,7 @@ main (int argc, char **argv)
   argv += optind + 2;
   argc -= optind + 2;
 
-  if ((strcmp (op, "write") == 0 || strcmp (op, "writec") == 0)
-      && argc == 3) {
+  if ((strcmp (op, "write") == 0 || strcmp (op, "writec") == 0) && argc == 3) {
     img = open_image (file, true);
     if (do_write (img, num (argv[0]), (int) strtol (argv[1], NULL, 0),
                   num (argv[2]), op[5] == 'c')

@@ -261,8 +261,8 @@ assert_refcounts_exact (vd_image *img)
   for (c = 0; c < n + 4 * s->rb_entries; c++) {
     assert_int_equal (qcow2_get_refcount (s, c, &rc), 0);
     if (rc != (c < n ? map[c] : 0))
-      fail_msg ("cluster %" PRIu64 ": refcount %" PRIu64 ", references %u",
-                c, rc, c < n ? map[c] : 0);
+      fail_msg ("cluster %" PRIu64 ": refcount %" PRIu64 ", references %u", c,
+                rc, c < n ? map[c] : 0);
   }
   free (map);
 }
@@ -392,7 +392,8 @@ static void
 test_roundtrip_refcount_bits_64_zstd (void **state)
 {
   (void) state;
-  roundtrip ("cluster_size=512,refcount_bits=64,compression_type=zstd", 8 * MiB);
+  roundtrip ("cluster_size=512,refcount_bits=64,compression_type=zstd",
+             8 * MiB);
 }
 static void
 test_roundtrip_extended_l2 (void **state)
@@ -438,9 +439,9 @@ test_dirty_image_is_repaired (void **state)
   }
   assert_true (blk[79] & 1);
   memset (blk + (s->rt[0] & QCOW2_RT_OFFSET_MASK), 0, 4096);
-  crashed = vd_open_io (vd_io_mem_new ("crashed.qcow2", blk, len, 64 * MiB,
-                                       false),
-                        "crashed.qcow2", "qcow2", VD_OPEN_RDWR);
+  crashed =
+      vd_open_io (vd_io_mem_new ("crashed.qcow2", blk, len, 64 * MiB, false),
+                  "crashed.qcow2", "qcow2", VD_OPEN_RDWR);
   free (blk);
   assert_non_null (crashed);
   assert_refcounts_exact (crashed);
