@@ -8,21 +8,35 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <zlib.h>
 #include <zstd.h>
 #include <zstd_errors.h>
 
 #include "qcow2.h"
 
-/* Compression contexts are kept per thread (pwrite_compressed compresses
- * outside the image lock, so callers may compress in parallel). */
+/* Compression contexts are kept per thread and reused (pwrite_compressed
+ * compresses outside the image lock, so callers may compress in
+ * parallel; setting up a deflate stream per cluster costs more than a
+ * tenth of the compression). */
+struct cctx {
+  z_stream z;
+  bool z_ready;
+  ZSTD_CCtx *zc;
+};
+
 static pthread_key_t cctx_key;
 static pthread_once_t cctx_once = PTHREAD_ONCE_INIT;
 
 static void
 cctx_free (void *p)
 {
-  ZSTD_freeCCtx (p);
+  struct cctx *c = p;
+
+  if (c->z_ready)
+    deflateEnd (&c->z);
+  ZSTD_freeCCtx (c->zc);
+  free (c);
 }
 
 static void
@@ -31,17 +45,20 @@ cctx_key_init (void)
   pthread_key_create (&cctx_key, cctx_free);
 }
 
-static ZSTD_CCtx *
+static struct cctx *
 thread_cctx (void)
 {
-  ZSTD_CCtx *c;
+  struct cctx *c;
 
   pthread_once (&cctx_once, cctx_key_init);
   c = pthread_getspecific (cctx_key);
   if (!c) {
-    c = ZSTD_createCCtx ();
-    if (c)
-      pthread_setspecific (cctx_key, c);
+    c = calloc (1, sizeof *c);
+    if (!c || pthread_setspecific (cctx_key, c) != 0) {
+      free (c);
+      vd_set_error (ENOMEM, _ ("out of memory"));
+      return NULL;
+    }
   }
   return c;
 }
@@ -50,39 +67,49 @@ int64_t
 qcow2_compress (int type, uint8_t *out, size_t cap, const uint8_t *in,
                 size_t len)
 {
+  struct cctx *c = thread_cctx ();
+
+  if (!c)
+    return -1;
   if (type == QCOW2_COMPRESSION_ZLIB) {
-    z_stream z;
+    z_stream *z = &c->z;
     int r;
 
-    memset (&z, 0, sizeof z);
-    if (deflateInit2 (&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
-                      Z_DEFAULT_STRATEGY)
-        != Z_OK) {
-      vd_set_error (ENOMEM, _ ("cannot start zlib compression"));
+    if (!c->z_ready) {
+      memset (z, 0, sizeof *z);
+      /* As qemu: raw deflate, 4 KiB window. */
+      if (deflateInit2 (z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+                        Z_DEFAULT_STRATEGY)
+          != Z_OK) {
+        vd_set_error (ENOMEM, _ ("cannot start zlib compression"));
+        return -1;
+      }
+      c->z_ready = true;
+    }
+    else if (deflateReset (z) != Z_OK) {
+      vd_set_error (EIO, _ ("cannot restart zlib compression"));
       return -1;
     }
-    z.next_in = (Bytef *) in;
-    z.avail_in = len;
-    z.next_out = out;
-    z.avail_out = cap;
-    r = deflate (&z, Z_FINISH);
-    deflateEnd (&z);
+    z->next_in = (Bytef *) in;
+    z->avail_in = len;
+    z->next_out = out;
+    z->avail_out = cap;
+    r = deflate (z, Z_FINISH);
     if (r == Z_STREAM_END)
-      return (int64_t) (cap - z.avail_out);
+      return (int64_t) (cap - z->avail_out);
     if (r == Z_OK || r == Z_BUF_ERROR)
       return 0; /* does not fit: store the cluster as it is */
     vd_set_error (EIO, _ ("zlib compression failed (%d)"), r);
     return -1;
   }
   else {
-    ZSTD_CCtx *c = thread_cctx ();
     size_t r;
 
-    if (!c) {
+    if (!c->zc && !(c->zc = ZSTD_createCCtx ())) {
       vd_set_error (ENOMEM, _ ("cannot start zstd compression"));
       return -1;
     }
-    r = ZSTD_compressCCtx (c, out, cap, in, len, ZSTD_CLEVEL_DEFAULT);
+    r = ZSTD_compressCCtx (c->zc, out, cap, in, len, ZSTD_CLEVEL_DEFAULT);
     if (ZSTD_isError (r)) {
       if (ZSTD_getErrorCode (r) == ZSTD_error_dstSize_tooSmall)
         return 0;

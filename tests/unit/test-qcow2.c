@@ -5,6 +5,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -451,6 +452,65 @@ test_dirty_image_is_repaired (void **state)
   assert_int_equal (vd_close (img), 0);
 }
 
+/* pwrite_compressed compresses outside the image lock: two threads may
+ * call it at once. */
+struct writer {
+  vd_image *img;
+  int first;
+  int r;
+};
+
+static void *
+write_clusters (void *arg)
+{
+  struct writer *w = arg;
+  uint8_t buf[65536];
+  int i;
+
+  for (i = w->first; i < 64; i += 2) {
+    memset (buf, i + 1, sizeof buf);
+    memset (buf, 0, 100); /* not all one byte */
+    if (vd_pwrite_compressed (w->img, buf, sizeof buf, (uint64_t) i * 65536)
+        == -1)
+      w->r = -1;
+  }
+  return NULL;
+}
+
+static void
+test_parallel_compressed_writes (void **state)
+{
+  struct vd_io *io = vd_io_mem_new ("par.qcow2", NULL, 0, 64 * MiB, false);
+  struct writer w[2];
+  pthread_t th[2];
+  uint8_t buf[65536];
+  vd_image *img;
+  int i;
+
+  (void) state;
+  assert_int_equal (vd_create_io (io, "par.qcow2", "qcow2", 4 * MiB, NULL), 0);
+  img = vd_open_io (io, "par.qcow2", "qcow2", VD_OPEN_RDWR);
+  assert_non_null (img);
+  for (i = 0; i < 2; i++) {
+    w[i].img = img;
+    w[i].first = i;
+    w[i].r = 0;
+    assert_int_equal (pthread_create (&th[i], NULL, write_clusters, &w[i]), 0);
+  }
+  for (i = 0; i < 2; i++) {
+    pthread_join (th[i], NULL);
+    assert_int_equal (w[i].r, 0);
+  }
+  for (i = 0; i < 64; i++) {
+    assert_int_equal (vd_pread (img, buf, sizeof buf, (uint64_t) i * 65536), 0);
+    assert_int_equal (buf[99], 0);
+    assert_int_equal (buf[100], i + 1);
+    assert_int_equal (buf[65535], i + 1);
+  }
+  assert_refcounts_exact (img);
+  assert_int_equal (vd_close (img), 0);
+}
+
 /* Open errors on the memory backend. */
 static void
 test_open_refusals (void **state)
@@ -506,6 +566,7 @@ main (void)
     cmocka_unit_test (test_roundtrip_extended_l2),
     cmocka_unit_test (test_roundtrip_lazy_2m),
     cmocka_unit_test (test_dirty_image_is_repaired),
+    cmocka_unit_test (test_parallel_compressed_writes),
     cmocka_unit_test (test_open_refusals),
   };
   return cmocka_run_group_tests (tests, NULL, NULL);
