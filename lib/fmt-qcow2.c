@@ -399,15 +399,19 @@ qcow2_state_open (struct qcow2 *s, struct vd_io *io, const char *name,
   if (fsize < 0)
     return -1;
   s->file_size = fsize;
-  /* The header may be as long as the first cluster: read that. */
+  /* The header may be as long as the first cluster: find the cluster
+   * size, then parse the whole first cluster.  Without a usable cluster
+   * size the parser says what is wrong with the start of the file. */
   n = MIN ((uint64_t) fsize, sizeof first);
   if (vd_io_pread (io, first, n, 0) == -1)
     return -1;
-  if (qcow2_parse_header (name, first, n, fsize, &s->h) == -1
-      && (n < QCOW2_V2_HEADER_LENGTH || get32 (first) != QCOW2_MAGIC
-          || get32 (first + 20) < QCOW2_MIN_CLUSTER_BITS
-          || get32 (first + 20) > QCOW2_MAX_CLUSTER_BITS))
+  if (n < QCOW2_V2_HEADER_LENGTH || get32 (first) != QCOW2_MAGIC
+      || get32 (first + 20) < QCOW2_MIN_CLUSTER_BITS
+      || get32 (first + 20) > QCOW2_MAX_CLUSTER_BITS) {
+    if (qcow2_parse_header (name, first, n, fsize, &s->h) == 0)
+      vd_set_error (EINVAL, _ ("%s: not a qcow2 image"), name);
     return -1;
+  }
   cs = UINT64_C (1) << get32 (first + 20);
   n = MIN ((uint64_t) fsize, cs);
   c0 = vd_malloc (n);
