@@ -75,19 +75,6 @@ qcow2_l2_offset (struct qcow2 *s, uint64_t i, uint64_t *offset)
   return 0;
 }
 
-int
-qcow2_get_l2 (struct qcow2 *s, uint64_t i, uint8_t **table)
-{
-  uint64_t off;
-
-  *table = NULL;
-  if (qcow2_l2_offset (s, i, &off) == -1)
-    return -1;
-  if (!off)
-    return 0;
-  return qcow2_cache_get (s, &s->l2c, off, true, table);
-}
-
 /* The type of the unit (subcluster, or cluster without extended L2
  * entries) SC of entry IDX; GUEST is its guest offset (messages). */
 static int

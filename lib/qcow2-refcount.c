@@ -430,13 +430,6 @@ update_refcounts (struct qcow2 *s, uint64_t cluster, uint64_t n, int delta,
   return 0;
 }
 
-int
-qcow2_update_refcounts (struct qcow2 *s, uint64_t cluster, uint64_t n,
-                        int delta)
-{
-  return update_refcounts (s, cluster, n, delta, false);
-}
-
 int64_t
 qcow2_alloc_clusters (struct qcow2 *s, uint64_t n)
 {

@@ -260,9 +260,6 @@ void qcow2_rc_set_entry (uint8_t *block, uint32_t order, uint64_t index,
                          uint64_t value);
 
 int qcow2_get_refcount (struct qcow2 *s, uint64_t cluster, uint64_t *rc);
-/* Add DELTA (+1 or -1) to the refcounts of N clusters from CLUSTER. */
-int qcow2_update_refcounts (struct qcow2 *s, uint64_t cluster, uint64_t n,
-                            int delta);
 /* Allocate N contiguous clusters (refcount 1 each).  Returns the host
  * offset or -1. */
 int64_t qcow2_alloc_clusters (struct qcow2 *s, uint64_t n);
@@ -302,8 +299,6 @@ int qcow2_grow_l1 (struct qcow2 *s, uint32_t n);
 /* Allocate L2 tables and data clusters for the whole image. */
 int qcow2_preallocate (struct qcow2 *s, uint64_t size, uint64_t *end);
 int qcow2_write_l1_dirty (struct qcow2 *s);
-/* Get the L2 table of L1 index I for reading (NULL table: none). */
-int qcow2_get_l2 (struct qcow2 *s, uint64_t i, uint8_t **table);
 /* The checked host offset of the L2 table in L1 entry I, or 0. */
 int qcow2_l2_offset (struct qcow2 *s, uint64_t i, uint64_t *offset);
 
