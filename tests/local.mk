@@ -206,3 +206,39 @@ guest_tests = \
 	tests/guest/errors.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
+
+# ---- the guest tools' native path (inspect/native/) ----------------------
+if GUEST_TOOLS
+native_unit_tests = tests/unit/test-parttable tests/unit/test-native-sandbox
+check_PROGRAMS += $(native_unit_tests)
+TESTS += $(native_unit_tests)
+tests_unit_test_parttable_SOURCES = tests/unit/test-parttable.c
+tests_unit_test_parttable_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect/native
+tests_unit_test_parttable_CFLAGS = $(unit_cflags)
+tests_unit_test_parttable_LDADD = inspect/native/libnative.la $(unit_ldadd)
+tests_unit_test_native_sandbox_SOURCES = tests/unit/test-native-sandbox.c
+tests_unit_test_native_sandbox_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect/native
+tests_unit_test_native_sandbox_CFLAGS = $(unit_cflags) $(EXT2FS_CFLAGS)
+tests_unit_test_native_sandbox_LDADD = inspect/native/libnative.la \
+	$(unit_ldadd)
+endif
+EXTRA_DIST += tests/fuzz/fuzz-parttable.c tests/fuzz/fuzz-native.c
+if FUZZING
+if GUEST_TOOLS
+noinst_PROGRAMS += tests/fuzz/fuzz-parttable tests/fuzz/fuzz-native
+tests_fuzz_fuzz_parttable_SOURCES = tests/fuzz/fuzz-parttable.c
+tests_fuzz_fuzz_parttable_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect/native
+tests_fuzz_fuzz_parttable_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_parttable_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_parttable_LDADD = inspect/native/libnative.la lib/libvd.la
+tests_fuzz_fuzz_native_SOURCES = tests/fuzz/fuzz-native.c
+tests_fuzz_fuzz_native_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect/native
+tests_fuzz_fuzz_native_CFLAGS = $(fuzz_cflags)
+tests_fuzz_fuzz_native_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_native_LDADD = inspect/native/libnative.la lib/libvd.la
+endif
+endif

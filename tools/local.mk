@@ -25,9 +25,11 @@ tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 # The guest tools (libguestfs): vd-ls, vd-cat.  tools/common/guest*.c is
 # their shared option parser and guest opening, on inspect/.
 if GUEST_TOOLS
-guest_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
+guest_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect \
+	-I$(top_srcdir)/inspect/native
 guest_cflags = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(GUESTFS_CFLAGS)
 guest_ldadd = tools/common/libguest.la tools/common/libcommon.la \
+	inspect/native/libnative.la \
 	inspect/libinspect.la lib/libvd.la $(GUESTFS_LIBS) $(JANSSON_LIBS) \
 	$(LTLIBINTL)
 
