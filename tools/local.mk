@@ -37,7 +37,8 @@ noinst_LTLIBRARIES += tools/common/libguest.la
 tools_common_libguest_la_SOURCES = \
 	tools/common/guest.h \
 	tools/common/guest.c \
-	tools/common/guest-options.c
+	tools/common/guest-options.c \
+	tools/common/guest-native.c
 tools_common_libguest_la_CPPFLAGS = $(guest_cppflags)
 tools_common_libguest_la_CFLAGS = $(guest_cflags)
 

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "common/guest.h"
+#include "native.h"
 
 /* ---- parse ----------------------------------------------------------------
  */
@@ -104,7 +106,8 @@ ls_option (void *data, int id, const char *arg)
 static const struct tool_info ls_tool = {
   .summary = N_ ("list files in a virtual machine"),
   .usage = ls_usage,
-  .common = GOPT_ADD | GOPT_MOUNT | GOPT_KEYS | GOPT_CSV | GOPT_JSON,
+  .common =
+      GOPT_ADD | GOPT_MOUNT | GOPT_KEYS | GOPT_CSV | GOPT_JSON | GOPT_PATH,
   .options = ls_options,
   .handle = ls_option,
   .min_args = 1,
@@ -416,6 +419,476 @@ ls_work (guestfs_h *g, const struct ls_request *req, struct ls_listing *l)
   return 0;
 }
 
+/* ---- work, the native path ------------------------------------------------
+ * The same listing as above, made in the sandboxed child from the guest's
+ * ext2/3/4 filesystems (inspect/native/), then sent to the parent entry by
+ * entry.  Messages are the ones the appliance path gives.
+ */
+
+static char type_letter (int64_t mode);
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+static void
+to_statns (const struct ext_stat *e, struct guestfs_statns *st)
+{
+  memset (st, 0, sizeof *st);
+  st->st_dev = e->dev;
+  st->st_ino = e->ino;
+  st->st_mode = e->mode;
+  st->st_nlink = e->nlink;
+  st->st_uid = e->uid;
+  st->st_gid = e->gid;
+  st->st_rdev = e->rdev;
+  st->st_size = e->size;
+  st->st_blksize = e->blksize;
+  st->st_blocks = e->blocks;
+  st->st_atime_sec = e->atime_sec;
+  st->st_atime_nsec = e->atime_nsec;
+  st->st_mtime_sec = e->mtime_sec;
+  st->st_mtime_nsec = e->mtime_nsec;
+  st->st_ctime_sec = e->ctime_sec;
+  st->st_ctime_nsec = e->ctime_nsec;
+}
+
+static int
+nerror (const char *path)
+{
+  if (vd_errno () == ENOENT)
+    vd_set_error (ENOENT, _ ("%s: no such file or directory in the guest"),
+                  path);
+  return -1;
+}
+
+static int
+sum_chunk (void *opaque, const void *buf, size_t len)
+{
+  native_sum_update (opaque, buf, len);
+  return 0;
+}
+
+static int
+n_checksum (struct ext_vfs *v, const struct ls_request *req, struct ls_entry *e)
+{
+  struct native_sum *s;
+
+  if (!req->checksum || !e->has_stat || !S_ISREG (e->st.st_mode))
+    return 0;
+  s = native_sum_new (req->checksum);
+  if (!s)
+    return -1;
+  if (ext_vfs_read (v, e->path, sum_chunk, s) == -1) {
+    free (native_sum_finish (s));
+    return nerror (e->path);
+  }
+  e->checksum = native_sum_finish (s);
+  return e->checksum ? 0 : -1;
+}
+
+static int n_visit (struct ext_vfs *v, const struct ls_request *req, bool stats,
+                    const char *dir, struct ls_listing *l);
+
+static int
+n_add (struct ext_vfs *v, const struct ls_request *req, bool stats,
+       bool recurse, char *path, struct ls_listing *l)
+{
+  struct ext_stat st;
+  struct ls_entry *e;
+  char *sub;
+
+  if (ext_vfs_stat (v, path, false, &st) == -1) {
+    nerror (path);
+    free (path);
+    return -1;
+  }
+  e = listing_add (l, path);
+  if (!e)
+    return -1;
+  to_statns (&st, &e->st);
+  e->has_stat = stats;
+  if (stats && S_ISLNK (st.mode)) {
+    e->link = ext_vfs_readlink (v, e->path);
+    if (!e->link)
+      return nerror (e->path);
+  }
+  if (n_checksum (v, req, e) == -1)
+    return -1;
+  if (recurse && S_ISDIR (st.mode)) {
+    int r;
+    sub = strdup (e->path); /* e moves when the listing grows */
+    if (!sub) {
+      vd_set_error (ENOMEM, _ ("out of memory"));
+      return -1;
+    }
+    r = n_visit (v, req, stats, sub, l);
+    free (sub);
+    return r;
+  }
+  return 0;
+}
+
+static int
+n_visit (struct ext_vfs *v, const struct ls_request *req, bool stats,
+         const char *dir, struct ls_listing *l)
+{
+  char **names = ext_vfs_readdir (v, dir);
+  size_t i;
+  int r = 0;
+
+  if (!names)
+    return nerror (dir);
+  for (i = 0; names[i] && r == 0; i++)
+    r = n_add (v, req, stats, req->recursive, join_path (dir, names[i]), l);
+  for (i = 0; names[i]; i++)
+    free (names[i]);
+  free (names);
+  return r;
+}
+
+/* ---- ls -la, as the appliance's guestfs_ll prints it (GNU ls, C locale,
+ * numeric owners: the appliance has no passwd) ----------------------------- */
+
+struct ll_line {
+  char *name;
+  struct ext_stat st;
+  char *link;
+};
+
+static int
+ll_cmp (const void *a, const void *b)
+{
+  return strcmp (((const struct ll_line *) a)->name,
+                 ((const struct ll_line *) b)->name);
+}
+
+static void
+mode_string (int64_t mode, char *m)
+{
+  static const char rwx[] = "rwxrwxrwx";
+  int i;
+
+  m[0] = type_letter (mode);
+  if (m[0] == 'u')
+    m[0] = '?';
+  if (m[0] == '-' && !S_ISREG (mode))
+    m[0] = '?';
+  for (i = 0; i < 9; i++)
+    m[1 + i] = (mode & (0400 >> i)) ? rwx[i] : '-';
+  if (mode & S_ISUID)
+    m[3] = (mode & S_IXUSR) ? 's' : 'S';
+  if (mode & S_ISGID)
+    m[6] = (mode & S_IXGRP) ? 's' : 'S';
+  if (mode & S_ISVTX)
+    m[9] = (mode & S_IXOTH) ? 't' : 'T';
+  m[10] = '\0';
+}
+
+static int
+numlen (uint64_t v)
+{
+  char b[32];
+  return snprintf (b, sizeof b, "%" PRIu64, v);
+}
+
+static int append (char **text, size_t *len, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+static int
+append (char **text, size_t *len, const char *fmt, ...)
+{
+  va_list ap;
+  char *piece, *nt;
+  int n;
+
+  va_start (ap, fmt);
+  n = vasprintf (&piece, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    goto oom;
+  nt = realloc (*text, *len + (size_t) n + 1);
+  if (!nt) {
+    free (piece);
+    goto oom;
+  }
+  memcpy (nt + *len, piece, (size_t) n + 1);
+  *text = nt;
+  *len += (size_t) n;
+  free (piece);
+  return 0;
+oom:
+  vd_set_error (ENOMEM, _ ("out of memory"));
+  return -1;
+}
+
+static int
+n_ll (struct ext_vfs *v, const char *dir, struct ls_listing *l)
+{
+  struct ll_line *lines = NULL;
+  char **names = NULL, *parent = NULL, *text = NULL;
+  size_t n = 0, nn, i, tlen = 0;
+  int wn = 0, wu = 0, wg = 0, ws = 0, wmaj = 0, wmin = 0, r = -1;
+  uint64_t total = 0;
+  time_t now = time (NULL);
+  bool any_dev = false;
+
+  names = ext_vfs_readdir (v, dir);
+  if (!names)
+    return nerror (dir);
+  while (names[n])
+    n++;
+  nn = n;
+  lines = calloc (n + 2, sizeof *lines);
+  if (!lines || asprintf (&parent, "%s/..", dir) == -1) {
+    parent = NULL;
+    vd_set_error (ENOMEM, _ ("out of memory"));
+    goto out;
+  }
+  /* "." and "..": the guest's root is its own parent here, where the
+   * appliance shows its own root folder (man page, NATIVE PATH). */
+  lines[0].name = strdup (".");
+  lines[1].name = strdup ("..");
+  if (!lines[0].name || !lines[1].name
+      || ext_vfs_stat (v, dir, true, &lines[0].st) == -1
+      || ext_vfs_stat (v, parent, true, &lines[1].st) == -1)
+    goto fail;
+  for (i = 0; i < n; i++) {
+    char *p = join_path (dir, names[i]);
+    struct ll_line *ln = &lines[i + 2];
+    ln->name = names[i];
+    names[i] = NULL;
+    if (!p || ext_vfs_stat (v, p, false, &ln->st) == -1) {
+      free (p);
+      goto fail;
+    }
+    if (S_ISLNK (ln->st.mode) && !(ln->link = ext_vfs_readlink (v, p))) {
+      free (p);
+      goto fail;
+    }
+    free (p);
+  }
+  n += 2;
+  qsort (lines, n, sizeof *lines, ll_cmp);
+  for (i = 0; i < n; i++) {
+    const struct ext_stat *st = &lines[i].st;
+    total += (uint64_t) st->blocks;
+    wn = MAX (wn, numlen ((uint64_t) st->nlink));
+    wu = MAX (wu, numlen ((uint64_t) st->uid));
+    wg = MAX (wg, numlen ((uint64_t) st->gid));
+    if (S_ISCHR (st->mode) || S_ISBLK (st->mode)) {
+      any_dev = true;
+      wmaj = MAX (wmaj, numlen (gnu_dev_major ((dev_t) st->rdev)));
+      wmin = MAX (wmin, numlen (gnu_dev_minor ((dev_t) st->rdev)));
+    }
+    else
+      ws = MAX (ws, numlen ((uint64_t) st->size));
+  }
+  if (any_dev)
+    ws = MAX (ws, wmaj + 2 + wmin);
+  if (append (&text, &tlen, "total %" PRIu64 "\n", (total + 1) / 2) == -1)
+    goto out;
+  for (i = 0; i < n; i++) {
+    const struct ext_stat *st = &lines[i].st;
+    char mode[11], date[64], size[64];
+    time_t t = (time_t) st->mtime_sec;
+    struct tm tm;
+    bool recent = st->mtime_sec > (int64_t) now - 15778476
+                  && st->mtime_sec <= (int64_t) now;
+
+    mode_string (st->mode, mode);
+    if (!gmtime_r (&t, &tm)
+        || !strftime (date, sizeof date, recent ? "%b %e %H:%M" : "%b %e  %Y",
+                      &tm))
+      snprintf (date, sizeof date, "%" PRIi64, st->mtime_sec);
+    if (S_ISCHR (st->mode) || S_ISBLK (st->mode))
+      snprintf (size, sizeof size, "%*u, %*u", ws - 2 - wmin,
+                gnu_dev_major ((dev_t) st->rdev), wmin,
+                gnu_dev_minor ((dev_t) st->rdev));
+    else
+      snprintf (size, sizeof size, "%*" PRIi64, ws, st->size);
+    if (append (&text, &tlen,
+                "%s %*" PRIi64 " %*" PRIi64 " %*" PRIi64 " %s %s %s%s%s\n",
+                mode, wn, st->nlink, wu, st->uid, wg, st->gid, size, date,
+                lines[i].name, lines[i].link ? " -> " : "",
+                lines[i].link ? lines[i].link : "")
+        == -1)
+      goto out;
+  }
+  {
+    char *joined;
+    if (asprintf (&joined, "%s%s", l->ll_text ? l->ll_text : "", text) == -1) {
+      vd_set_error (ENOMEM, _ ("out of memory"));
+      goto out;
+    }
+    free (l->ll_text);
+    l->ll_text = joined;
+  }
+  r = 0;
+  goto out;
+fail:
+  nerror (dir);
+out:
+  for (i = 0; i < nn + 2 && lines; i++) {
+    free (lines[i].name);
+    free (lines[i].link);
+  }
+  free (lines);
+  for (i = 0; i < nn; i++)
+    free (names[i]);
+  free (names);
+  free (parent);
+  free (text);
+  return r;
+}
+
+static int
+n_list_one (struct ext_vfs *v, const struct ls_request *req, const char *dir,
+            struct ls_listing *l)
+{
+  bool json = req->g.output == OUTPUT_JSON;
+  bool stats = json || (req->long_mode && req->recursive);
+  struct ext_stat st;
+  char *self;
+
+  if (ext_vfs_stat (v, dir, true, &st) == -1 || !S_ISDIR (st.mode)) {
+    /* A file is listed as itself; a missing one (or a dangling
+     * symlink) is an error. */
+    if (ext_vfs_stat (v, dir, true, &st) == -1) {
+      vd_set_error (ENOENT, _ ("%s: no such file or directory in the guest"),
+                    dir);
+      return -1;
+    }
+    self = strdup (dir);
+    if (!self) {
+      vd_set_error (ENOMEM, _ ("out of memory"));
+      return -1;
+    }
+    return n_add (v, req, true, false, self, l);
+  }
+  if (req->long_mode && !req->recursive && !json)
+    return n_ll (v, dir, l);
+  if (req->long_mode && req->recursive) {
+    self = strdup (dir);
+    if (!self || n_add (v, req, true, false, self, l) == -1)
+      return -1;
+  }
+  return n_visit (v, req, stats, dir, l);
+}
+
+/* The wire format of one entry (child to parent): flags (1: has_stat, 2:
+ * link, 4: checksum), the statns, then path, link, checksum each ended
+ * by a NUL. */
+enum { FRAME_ENTRY = 'L', FRAME_LL_TEXT = 'T' };
+
+static int
+send_entry (struct sb_writer *w, const struct ls_entry *e)
+{
+  unsigned char flags =
+      (e->has_stat ? 1 : 0) | (e->link ? 2 : 0) | (e->checksum ? 4 : 0);
+  const char *link = e->link ? e->link : "",
+             *sum = e->checksum ? e->checksum : "";
+  const void *ptrs[5] = { &flags, &e->st, e->path, link, sum };
+  size_t lens[5] = { 1, sizeof e->st, strlen (e->path) + 1, strlen (link) + 1,
+                     strlen (sum) + 1 };
+
+  return sb_sendv (w, FRAME_ENTRY, ptrs, lens, 5);
+}
+
+/* What both sides of the native job share. */
+struct ls_native_ctx {
+  const struct ls_request *req;
+  struct ls_listing *l;
+};
+
+static int
+ls_native_work (void *opaque, struct ext_vfs *v, struct sb_writer *w)
+{
+  const struct ls_request *req = ((struct ls_native_ctx *) opaque)->req;
+  struct ls_listing l = { NULL, 0, 0, NULL };
+  size_t i;
+  int r = -1;
+
+  for (i = 0; i < req->g.nr_args; i++) {
+    const char *dir = req->g.args[i];
+    size_t first = l.n, j;
+
+    if (n_list_one (v, req, dir, &l) == -1)
+      goto out;
+    /* As ls_work: names relative to DIR in plain and -R text. */
+    if (!req->long_mode && req->g.output != OUTPUT_JSON) {
+      size_t dl = strlen (dir);
+      while (dl > 0 && dir[dl - 1] == '/')
+        dl--;
+      if (!req->recursive)
+        dl++;
+      for (j = first; j < l.n; j++)
+        if (strlen (l.v[j].path) > dl && !l.v[j].has_stat)
+          memmove (l.v[j].path, l.v[j].path + dl,
+                   strlen (l.v[j].path + dl) + 1);
+    }
+  }
+  for (i = 0; i < l.n; i++)
+    if (send_entry (w, &l.v[i]) == -1)
+      goto out;
+  if (l.ll_text
+      && sb_send (w, FRAME_LL_TEXT, l.ll_text, strlen (l.ll_text)) == -1)
+    goto out;
+  r = 0;
+out:
+  listing_free (&l);
+  return r;
+}
+
+/* The parent's side: each frame checked (the child is not trusted). */
+static int
+ls_native_frame (void *opaque, char type, const unsigned char *data, size_t len)
+{
+  struct ls_native_ctx *c = opaque;
+  struct ls_entry *e;
+  const char *str[3];
+  size_t off, i;
+  unsigned char flags;
+
+  if (type == FRAME_LL_TEXT) {
+    char *joined;
+    if (memchr (data, 0, len))
+      goto bad;
+    if (asprintf (&joined, "%s%.*s", c->l->ll_text ? c->l->ll_text : "",
+                  (int) len, (const char *) data)
+        == -1) {
+      vd_set_error (ENOMEM, _ ("out of memory"));
+      return -1;
+    }
+    free (c->l->ll_text);
+    c->l->ll_text = joined;
+    return 0;
+  }
+  if (type != FRAME_ENTRY || len < 1 + sizeof e->st)
+    goto bad;
+  flags = data[0];
+  off = 1 + sizeof e->st;
+  for (i = 0; i < 3; i++) {
+    const unsigned char *z = memchr (data + off, 0, len - off);
+    if (!z)
+      goto bad;
+    str[i] = (const char *) data + off;
+    off = (size_t) (z - data) + 1;
+  }
+  if (off != len || !str[0][0])
+    goto bad;
+  e = listing_add (c->l, strdup (str[0]));
+  if (!e)
+    return -1;
+  memcpy (&e->st, data + 1, sizeof e->st);
+  e->has_stat = flags & 1;
+  if (((flags & 2) && !(e->link = strdup (str[1])))
+      || ((flags & 4) && !(e->checksum = strdup (str[2])))) {
+    vd_set_error (ENOMEM, _ ("out of memory"));
+    return -1;
+  }
+  return 0;
+bad:
+  vd_set_error (EIO, _ ("the native reader sent a malformed entry"));
+  return -1;
+}
+
 /* ---- render ---------------------------------------------------------------
  */
 
@@ -684,6 +1157,22 @@ main (int argc, char **argv)
     return EXIT_FAILURE;
   }
 
+  {
+    struct ls_native_ctx ctx = { &req, &listing };
+    struct guest_native_job job = { ls_native_work, ls_native_frame, &ctx,
+                                    false };
+    r = guest_native_run (&req.g, &job);
+    if (r == 1) {
+      r = ls_render (&req, &listing, stdout);
+      goto done;
+    }
+    if (r == -1)
+      goto done;
+    /* The appliance does it: from scratch. */
+    listing_free (&listing);
+    memset (&listing, 0, sizeof listing);
+  }
+
   g = guest_open (&req.g, GUEST_INSPECT);
   if (!g) {
     tool_error_vd ();
@@ -695,6 +1184,7 @@ main (int argc, char **argv)
     r = -1;
   if (r == 0)
     r = ls_render (&req, &listing, stdout);
+done:
   if (r == -1)
     tool_error_vd ();
   listing_free (&listing);

@@ -19,6 +19,8 @@ enum {
   COPT_CSV,
   COPT_JSON,
   COPT_HELP,
+  COPT_NATIVE,
+  COPT_APPLIANCE,
 };
 
 struct common_option {
@@ -59,6 +61,14 @@ static const struct common_option common_options[] = {
       COPT_CSV } },
   { GOPT_JSON,
     { "json", 0, no_argument, NULL, N_ ("JSON output"), COPT_JSON } },
+  { GOPT_PATH,
+    { "native", 0, no_argument, NULL,
+      N_ ("Read ext2/3/4 guests without the appliance (or fail)"),
+      COPT_NATIVE } },
+  { GOPT_PATH,
+    { "appliance", 0, no_argument, NULL,
+      N_ ("Always read the guest through the libguestfs appliance"),
+      COPT_APPLIANCE } },
   { 0, { "help", 0, no_argument, NULL, N_ ("Display brief help"), COPT_HELP } },
   { 0, { "verbose", 'v', no_argument, NULL, N_ ("Verbose messages"), 'v' } },
   { 0,
@@ -309,6 +319,14 @@ handle_common (struct guest_opts *o, int id, const char *arg,
       return -1;
     }
     o->output = id == COPT_CSV ? OUTPUT_CSV : OUTPUT_JSON;
+    return 0;
+  case COPT_NATIVE:
+  case COPT_APPLIANCE:
+    if (o->path != GUEST_PATH_AUTO) {
+      tool_error (_ ("--native and --appliance cannot be used together"));
+      return -1;
+    }
+    o->path = id == COPT_NATIVE ? GUEST_PATH_NATIVE : GUEST_PATH_APPLIANCE;
     return 0;
   case 'v': o->verbose = true; return 0;
   case 'x': o->trace = true; return 0;

@@ -24,7 +24,11 @@ enum {
   GOPT_KEYS = 1 << 3,    /* --key, --keys-from-stdin, --echo-keys */
   GOPT_CSV = 1 << 4,     /* --csv */
   GOPT_JSON = 1 << 5,    /* --json */
+  GOPT_PATH = 1 << 6,    /* --native, --appliance (the native path) */
 };
+
+/* Which path reads the guest (GOPT_PATH). */
+enum guest_path { GUEST_PATH_AUTO, GUEST_PATH_NATIVE, GUEST_PATH_APPLIANCE };
 
 /* One option of a tool.  A short option's id is its letter; a long-only
  * option's id is a value >= 256 of the tool's choosing. */
@@ -73,6 +77,7 @@ struct guest_opts {
   enum output_format output; /* text unless --csv / --json */
   char **args;               /* positional arguments (borrowed from argv) */
   size_t nr_args;
+  enum guest_path path; /* --native / --appliance; auto by default */
 };
 
 /* Parse ARGV.  Returns 0 to go on, 1 when --help or --version was
@@ -98,6 +103,29 @@ int guest_close (guestfs_h *g);
  * it; exposed for tests).  Malloc'd, or NULL with the error set. */
 char *guest_read_key (const struct guest_opts *o, const char *device,
                       const char *uuid);
+
+/* ---- the native path (guest-native.c, inspect/native/) ---------------- */
+
+struct sb_writer;
+struct ext_vfs;
+
+/* A tool's work on the native path.  WORK runs in the sandboxed child
+ * with the guest's filesystems mounted in V and sends frames on W (types
+ * other than the sandbox's and 'A', 'N'); FRAME takes them in the parent.
+ * FRAME sets *committed once it has printed something, after which a
+ * crash of the child is an error, not a reason to use the appliance. */
+struct guest_native_job {
+  int (*work) (void *opaque, struct ext_vfs *v, struct sb_writer *w);
+  int (*frame) (void *opaque, char type, const unsigned char *data, size_t len);
+  void *opaque;
+  bool committed;
+};
+
+/* Run JOB on the native path if O allows it (--native, or auto and the
+ * guest is only ext2/3/4 on plain partitions).  Returns 1 when the work
+ * was done natively, 0 when the appliance must do it (the tool then
+ * starts over with guest_open; -v says why), -1 on an error (set). */
+int guest_native_run (const struct guest_opts *o, struct guest_native_job *job);
 
 /* "PROGNAME: warning: MSG" on stderr. */
 void tool_warning (const char *msg);
