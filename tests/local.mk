@@ -223,7 +223,9 @@ tests_unit_test_native_sandbox_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_unit_test_native_sandbox_CFLAGS = $(unit_cflags) $(EXT2FS_CFLAGS)
 tests_unit_test_native_sandbox_LDADD = inspect/native/libnative.la \
 	$(unit_ldadd)
+TESTS += tests/tools/native.sh tests/guest/native.sh
 endif
+EXTRA_DIST += tests/tools/native.sh tests/guest/native.sh
 EXTRA_DIST += tests/fuzz/fuzz-parttable.c tests/fuzz/fuzz-native.c
 if FUZZING
 if GUEST_TOOLS
