@@ -39,6 +39,7 @@ if [ -x "$top_builddir/tests/interop/vhdio" ]; then
   vd_img create -q -f vhdx -o block_size=1M "$tmp/vhdx-log" 2M &&
     "$top_builddir/tests/interop/vhdio" "$tmp/vhdx-log" write 0 4k 1 crash &&
     cp "$tmp/vhdx-log" "$seeds/vhdx-log"
+fi
 # qcow2 with data: small clusters, compressed and zero clusters, a
 # snapshot, extended L2 entries, a backing file name.
 if command -v qemu-io >/dev/null; then
