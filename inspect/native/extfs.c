@@ -565,10 +565,84 @@ struct mount {
   struct ext_fs *fs;
 };
 
+/* The folders listed last, names sorted with their inodes, so that
+ * looking their entries up (stat of each name in -l, -R) costs a binary
+ * search instead of a scan of the whole folder each time. */
+#define DIR_CACHE 16
+struct dir_cache {
+  struct ext_fs *fs; /* NULL: empty slot */
+  ext2_ino_t ino;
+  char **names;
+  ext2_ino_t *inos;
+  size_t n;
+  unsigned long stamp;
+};
+
 struct ext_vfs {
   struct mount *m;
   size_t n;
+  struct dir_cache cache[DIR_CACHE];
+  unsigned long clock;
 };
+
+static void
+cache_drop (struct dir_cache *c)
+{
+  size_t i;
+
+  for (i = 0; i < c->n; i++)
+    free (c->names[i]);
+  free (c->names);
+  free (c->inos);
+  memset (c, 0, sizeof *c);
+}
+
+/* Look NAME (NL bytes) up in folder (FS, DIR): 1 found, 0 not in the
+ * cache (ask libext2fs), -1 the cached folder has no such name. */
+static int
+cache_lookup (struct ext_vfs *v, struct ext_fs *fs, ext2_ino_t dir,
+              const char *name, size_t nl, ext2_ino_t *ino)
+{
+  size_t i;
+
+  for (i = 0; i < DIR_CACHE; i++) {
+    struct dir_cache *c = &v->cache[i];
+    size_t lo = 0, hi;
+    if (c->fs != fs || c->ino != dir)
+      continue;
+    hi = c->n;
+    while (lo < hi) {
+      size_t mid = lo + (hi - lo) / 2;
+      int r = strncmp (c->names[mid], name, nl);
+      if (r == 0 && c->names[mid][nl] != '\0')
+        r = 1;
+      if (r == 0) {
+        *ino = c->inos[mid];
+        c->stamp = ++v->clock;
+        return 1;
+      }
+      if (r < 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    return -1;
+  }
+  return 0;
+}
+
+static errcode_t
+lookup (struct ext_vfs *v, struct ext_fs *fs, ext2_ino_t dir, const char *name,
+        size_t nl, ext2_ino_t *ino)
+{
+  int r = cache_lookup (v, fs, dir, name, nl, ino);
+
+  if (r == 1)
+    return 0;
+  if (r == -1)
+    return EXT2_ET_FILE_NOT_FOUND;
+  return ext2fs_lookup (fs->fs, dir, name, (int) nl, NULL, ino);
+}
 
 /* Where a path leads: a filesystem and an inode. */
 struct loc {
@@ -593,6 +667,8 @@ ext_vfs_free (struct ext_vfs *v)
 
   if (!v)
     return;
+  for (i = 0; i < DIR_CACHE; i++)
+    cache_drop (&v->cache[i]);
   for (i = 0; i < v->n; i++) {
     free (v->m[i].mp);
     ext_fs_close (v->m[i].fs);
@@ -705,8 +781,7 @@ resolve (struct ext_vfs *v, const char *path, bool follow, struct loc *out)
       for (tok = strtok_r (copy, "/", &save); tok;
            tok = strtok_r (NULL, "/", &save)) {
         struct ext_fs *mfs;
-        e = ext2fs_lookup (walk.fs->fs, walk.ino, tok, (int) strlen (tok), NULL,
-                           &walk.ino);
+        e = lookup (v, walk.fs, walk.ino, tok, strlen (tok), &walk.ino);
         if (e) {
           free (copy);
           ext_error (e, walk.fs->name, _ ("cannot look a name up"));
@@ -730,7 +805,7 @@ resolve (struct ext_vfs *v, const char *path, bool follow, struct loc *out)
       not_found (path, ENAMETOOLONG);
       goto out;
     }
-    e = ext2fs_lookup (cur.fs->fs, cur.ino, name, (int) nl, NULL, &next.ino);
+    e = lookup (v, cur.fs, cur.ino, name, nl, &next.ino);
     if (e == EXT2_ET_FILE_NOT_FOUND) {
       not_found (path, ENOENT);
       goto out;
@@ -877,7 +952,10 @@ ext_vfs_readlink (struct ext_vfs *v, const char *path)
 }
 
 struct names {
-  char **v;
+  struct pair {
+    char *name;
+    ext2_ino_t ino;
+  } * v;
   size_t n, cap;
   int err;
 };
@@ -902,9 +980,9 @@ dir_cb (ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offset,
     nm->err = E2BIG;
     return DIRENT_ABORT;
   }
-  if (nm->n + 1 >= nm->cap) {
+  if (nm->n == nm->cap) {
     size_t cap = nm->cap ? nm->cap * 2 : 64;
-    char **nv = realloc (nm->v, cap * sizeof *nv);
+    struct pair *nv = realloc (nm->v, cap * sizeof *nv);
     if (!nv) {
       nm->err = ENOMEM;
       return DIRENT_ABORT;
@@ -917,15 +995,60 @@ dir_cb (ext2_ino_t dir, int entry, struct ext2_dir_entry *de, int offset,
     nm->err = ENOMEM;
     return DIRENT_ABORT;
   }
-  nm->v[nm->n++] = s;
-  nm->v[nm->n] = NULL;
+  nm->v[nm->n].name = s;
+  nm->v[nm->n].ino = de->inode;
+  nm->n++;
   return 0;
 }
 
 static int
-cmp_names (const void *a, const void *b)
+cmp_pairs (const void *a, const void *b)
 {
-  return strcmp (*(char *const *) a, *(char *const *) b);
+  return strcmp (((const struct pair *) a)->name,
+                 ((const struct pair *) b)->name);
+}
+
+/* Keep a folder's sorted entries for lookups (cache_lookup); a slot is
+ * taken from the least recently used. */
+static void
+cache_fill (struct ext_vfs *v, struct ext_fs *fs, ext2_ino_t dir,
+            const struct names *nm)
+{
+  struct dir_cache *c = NULL;
+  size_t i;
+
+  for (i = 0; i < DIR_CACHE && !c; i++)
+    if (v->cache[i].fs == fs && v->cache[i].ino == dir)
+      c = &v->cache[i];
+  for (i = 0; i < DIR_CACHE && !c; i++)
+    if (!v->cache[i].fs)
+      c = &v->cache[i];
+  if (!c) {
+    c = &v->cache[0];
+    for (i = 1; i < DIR_CACHE; i++)
+      if (v->cache[i].stamp < c->stamp)
+        c = &v->cache[i];
+  }
+  cache_drop (c);
+  c->names = calloc (nm->n + 1, sizeof *c->names);
+  c->inos = calloc (nm->n + 1, sizeof *c->inos);
+  if (!c->names || !c->inos) {
+    cache_drop (c);
+    return;
+  }
+  for (i = 0; i < nm->n; i++) {
+    c->names[i] = strdup (nm->v[i].name);
+    if (!c->names[i]) {
+      c->n = i;
+      cache_drop (c);
+      return;
+    }
+    c->inos[i] = nm->v[i].ino;
+  }
+  c->n = nm->n;
+  c->fs = fs;
+  c->ino = dir;
+  c->stamp = ++v->clock;
 }
 
 char **
@@ -935,6 +1058,7 @@ ext_vfs_readdir (struct ext_vfs *v, const char *path)
   struct names nm = { NULL, 0, 0, 0 };
   struct loc l;
   errcode_t e;
+  char **out;
   size_t i;
 
   if (resolve (v, path, true, &l) == -1)
@@ -950,24 +1074,26 @@ ext_vfs_readdir (struct ext_vfs *v, const char *path)
     return NULL;
   }
   e = ext2fs_dir_iterate2 (l.fs->fs, l.ino, 0, NULL, dir_cb, &nm);
-  if (e || nm.err) {
+  out = e || nm.err ? NULL : calloc (nm.n + 1, sizeof *out);
+  if (!out) {
     for (i = 0; i < nm.n; i++)
-      free (nm.v[i]);
+      free (nm.v[i].name);
     free (nm.v);
     if (nm.err)
       vd_set_error (nm.err, "%s: %s", path, strerror (nm.err));
-    else
+    else if (e)
       ext_error (e, l.fs->name, _ ("cannot read a folder"));
+    else
+      vd_set_error (ENOMEM, _ ("out of memory"));
     return NULL;
   }
-  if (!nm.v) {
-    nm.v = calloc (1, sizeof *nm.v);
-    if (!nm.v)
-      vd_set_error (ENOMEM, _ ("out of memory"));
-    return nm.v;
-  }
-  qsort (nm.v, nm.n, sizeof *nm.v, cmp_names);
-  return nm.v;
+  if (nm.n)
+    qsort (nm.v, nm.n, sizeof *nm.v, cmp_pairs);
+  cache_fill (v, l.fs, l.ino, &nm);
+  for (i = 0; i < nm.n; i++)
+    out[i] = nm.v[i].name;
+  free (nm.v);
+  return out;
 }
 
 int

@@ -136,7 +136,7 @@ apply_filter (int pipe_fd)
     SCMP_SYS (exit_group),   SCMP_SYS (rt_sigreturn), SCMP_SYS (rt_sigprocmask),
     SCMP_SYS (getpid),       SCMP_SYS (gettid),       SCMP_SYS (clock_gettime),
     SCMP_SYS (gettimeofday), SCMP_SYS (time),         SCMP_SYS (futex),
-    SCMP_SYS (getrandom),    SCMP_SYS (sched_yield),  SCMP_SYS (lseek),
+    SCMP_SYS (getrandom),    SCMP_SYS (sched_yield),  SCMP_SYS (sysinfo),
   };
   scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_KILL_PROCESS);
   size_t i;

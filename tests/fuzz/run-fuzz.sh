@@ -52,6 +52,22 @@ if command -v qemu-io >/dev/null; then
   qemu-io -c 'write -P 3 2k 3k' -c 'write -c -P 4 32k 16k' "$tmp/e.qcow2" >/dev/null &&
   cp "$tmp/e.qcow2" "$seeds/qcow2-extl2"
 fi
+# Small ext2/ext4 filesystems (whole disk and inside an MBR partition) for
+# fuzz-native.
+if command -v mke2fs >/dev/null; then
+  PATH="$PATH:/usr/sbin:/sbin"
+  mkdir -p "$tmp/tree/etc/sub" && echo ID=debian > "$tmp/tree/etc/os-release" &&
+    ln -s os-release "$tmp/tree/etc/link" && echo data > "$tmp/tree/etc/sub/f"
+  mke2fs -q -F -t ext4 -O ^has_journal -d "$tmp/tree" "$seeds/ext4" 256k \
+    >/dev/null 2>&1 || true
+  mke2fs -q -F -t ext2 -d "$tmp/tree" "$seeds/ext2" 128k >/dev/null 2>&1 || true
+  if [ -f "$seeds/ext2" ] && command -v sfdisk >/dev/null; then
+    truncate -s 256k "$seeds/mbr-ext2"
+    printf 'label: dos\n64,256,L\n' | sfdisk -q "$seeds/mbr-ext2" >/dev/null 2>&1 &&
+      dd if="$seeds/ext2" of="$seeds/mbr-ext2" bs=512 seek=64 conv=notrunc \
+        status=none 2>/dev/null
+  fi
+fi
 [ -d "$top_srcdir/tests/fuzz/seeds" ] && cp "$top_srcdir"/tests/fuzz/seeds/* "$seeds"/ 2>/dev/null
 
 for h in $harnesses; do

@@ -41,9 +41,14 @@ jq -r --argjson L "$letter" '.[] | [$L[.type], .mode, .size, .uid, .gid,
     (.checksum // ""), .path, (.link_target // "")] | @tsv' "$tmp/nat.json" |
   sort > "$tmp/json.tsv"
 # The CSV's fields in the same order (quoted fields hold no tabs here).
-perl -MText::ParseWords -ne 'chomp; my @f = parse_line (",", 0, $_);
+# csv_fields: each CSV line (RFC 4180 quoting) as tab-separated fields.
+csv_fields () {
+  perl -ne 'chomp; my @f; while (/\G("((?:[^"]|"")*)"|([^,]*))(,|$)/g) {
+      push @f, defined $2 ? $2 =~ s/""/"/gr : $3; last if $4 eq "" }
     $f[1] = oct ($f[1]); s/^\s+|\s+$//g for @f; $f[15] //= "";
-    print join ("\t", @f), "\n"' "$tmp/app.csv" | sort > "$tmp/csv.tsv"
+    print join ("\t", @f), "\n"' "$1"
+}
+csv_fields "$tmp/app.csv" | sort > "$tmp/csv.tsv"
 if diff -u "$tmp/csv.tsv" "$tmp/json.tsv" > "$tmp/diff"; then
   ok "native --json holds the appliance's -lR facts"
 else
@@ -55,8 +60,7 @@ fi
 run_cmd rnat err rc vd_ls --native --format=raw -a "$img" -R /
 is "native -R: exit 0" "$rc:$err" "0:"
 is "native -R lists the appliance's -lR paths" "$rnat" \
-  "$(perl -MText::ParseWords -ne 'my @f = parse_line (",", 0, $_);
-       print "$f[14]\n" unless $f[14] eq "/"' "$tmp/app.csv")"
+  "$(csv_fields "$tmp/app.csv" | cut -f15 | grep -vx /)"
 
 # ---- vd-cat, several files in one run ---------------------------------------
 files="/srv/data/binary.bin /home/user/link-to-hello /etc/shadow /bin/hello
