@@ -26,11 +26,14 @@ command -v virt-ls >/dev/null && have_virt_ls=yes
 fixdir=$(sh "$top/tests/fixtures/make-guests.sh" "$build/tests/fixtures/cache" linux)
 work=$(mktemp -d "${TMPDIR:-/tmp}/vdbench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+# The overlays name their backing file relatively, in their own folder
+# (libvd does not follow a backing name out of the image's folder).
+cp --sparse=always "$fixdir/linux.img" "$work/linux.img"
 maxn=0
 for n in $counts; do [ "$n" -gt "$maxn" ] && maxn=$n; done
 i=1
 while [ $i -le "$maxn" ]; do
-  qemu-img create -q -f qcow2 -b "$fixdir/linux.img" -F raw "$work/g$i.qcow2"
+  qemu-img create -q -f qcow2 -b linux.img -F raw "$work/g$i.qcow2"
   i=$((i + 1))
 done
 
