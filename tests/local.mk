@@ -140,3 +140,12 @@ guest_tests = \
 	tests/guest/errors.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
+
+# ---- vd-edit's -e language (tools/edit-expr.c) -----------------------------
+unit_tests_edit = tests/unit/test-edit-expr
+check_PROGRAMS += $(unit_tests_edit)
+TESTS += $(unit_tests_edit)
+tests_unit_test_edit_expr_SOURCES = tests/unit/test-edit-expr.c \
+	tools/edit-expr.c tools/edit-expr.h
+tests_unit_test_edit_expr_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
+tests_unit_test_edit_expr_LDADD = $(unit_ldadd)
