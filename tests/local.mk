@@ -149,3 +149,12 @@ tests_unit_test_edit_expr_SOURCES = tests/unit/test-edit-expr.c \
 	tools/edit-expr.c tools/edit-expr.h
 tests_unit_test_edit_expr_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
 tests_unit_test_edit_expr_LDADD = $(unit_ldadd)
+
+# vd-edit: errors found before any launch (every pass), and appliance
+# runs on copies of the fixture guests (main pass only; 4 launches).
+edit_tests = \
+	tests/tools/edit-errors.sh \
+	tests/guest/edit-expr.sh \
+	tests/guest/edit-editor.sh
+TESTS += $(edit_tests)
+EXTRA_DIST += $(edit_tests)

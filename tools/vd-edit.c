@@ -820,8 +820,7 @@ edit_files (guestfs_h *g, const struct edit_request *req)
     if (files[i].exists && files[i].nlink > 1) {
       char msg[512];
       snprintf (msg, sizeof msg,
-                _ ("%s has %lld hard links: the other names keep the old "
-                   "content"),
+                _ ("%s: its other %lld hard link(s) keep the old content"),
                 files[i].name, (long long) files[i].nlink - 1);
       tool_warning (msg);
     }
