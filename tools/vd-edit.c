@@ -631,13 +631,41 @@ edit_with_editor (size_t index, struct edit_file *f)
 /* ---- work: writing back ---------------------------------------------------
  */
 
+/* Remount read-write the filesystem DEV mounted on MP.  Some (ntfs-3g and
+ * other FUSE filesystems) cannot be remounted: those are unmounted and
+ * mounted again read-write, which works when nothing is mounted below. */
+static int
+remount_rw (guestfs_h *g, const char *dev, const char *mp)
+{
+  CLEANUP_FREE char *first = NULL;
+  int r;
+
+  if (guestfs_remount (g, mp, GUESTFS_REMOUNT_RW, 1, -1) == 0)
+    return 0;
+  first = strdup (guestfs_last_error (g) ? guestfs_last_error (g) : "?");
+  if (guestfs_umount (g, mp) == -1) {
+    vd_set_error (guestfs_last_errno (g),
+                  _ ("cannot remount %s read-write: %s"), mp,
+                  first ? first : "?");
+    return -1;
+  }
+  r = guestfs_mount (g, dev, mp);
+  if (r == -1) {
+    vd_set_error (guestfs_last_errno (g),
+                  _ ("cannot mount %s on %s read-write: %s"), dev, mp,
+                  guestfs_last_error (g));
+    guestfs_mount_ro (g, dev, mp);
+  }
+  return r;
+}
+
 /* Remount read-write the filesystem that holds PATH. */
 static int
 remount_for (guestfs_h *g, const char *path)
 {
   char **mps = guestfs_mountpoints (g);
-  const char *best = NULL;
-  size_t i, best_len = 0;
+  size_t i, best = 0, best_len = 0;
+  bool found = false;
   int r;
 
   if (!mps)
@@ -649,15 +677,15 @@ remount_for (guestfs_h *g, const char *path)
 
     if (strncmp (path, mp, l) == 0
         && (path[l] == '/' || path[l] == '\0' || strcmp (mp, "/") == 0)
-        && (!best || l > best_len)) {
-      best = mp;
+        && (!found || l > best_len)) {
+      found = true;
+      best = i;
       best_len = l;
     }
   }
-  r = 0;
-  if (best && guestfs_remount (g, best, GUESTFS_REMOUNT_RW, 1, -1) == -1)
-    r = inspect_gerror (g, best);
-  else if (!best) {
+  if (found)
+    r = remount_rw (g, mps[best], mps[best + 1]);
+  else {
     vd_set_error (ENOENT, _ ("%s: no mounted filesystem holds it"), path);
     r = -1;
   }
