@@ -95,6 +95,31 @@ static const struct tool_info edit_tool = {
   .min_args = 1,
 };
 
+/* Whether the OPTIONS field of -m SPEC (DEV:MNT:OPTIONS[:FSTYPE]) holds
+ * "ro" as one of its comma-separated options. */
+static bool
+mount_opts_say_ro (const char *spec)
+{
+  const char *o = strchr (spec, ':'), *end;
+
+  if (!o || !(o = strchr (o + 1, ':')))
+    return false;
+  o++;
+  /* FSTYPE is after the last ':' (the options may hold ':' themselves). */
+  end = strrchr (o, ':');
+  if (!end)
+    end = o + strlen (o);
+  while (o < end) {
+    const char *comma = memchr (o, ',', (size_t) (end - o));
+    size_t len = (size_t) ((comma ? comma : end) - o);
+
+    if (len == 2 && strncmp (o, "ro", 2) == 0)
+      return true;
+    o += len + 1;
+  }
+  return false;
+}
+
 /* What can be checked before any launch. */
 static int
 edit_check_request (const struct edit_request *req)
@@ -109,6 +134,14 @@ edit_check_request (const struct edit_request *req)
     if (req->g.args[i][0] != '/') {
       vd_set_error (EINVAL, _ ("%s: guest file names must be absolute"),
                     req->g.args[i]);
+      return -1;
+    }
+  for (i = 0; i < req->g.nr_mounts; i++)
+    if (mount_opts_say_ro (req->g.mounts[i])) {
+      vd_set_error (EINVAL,
+                    _ ("-m '%s': the options ask for a read-only mount, "
+                       "but vd-edit writes to the filesystem"),
+                    req->g.mounts[i]);
       return -1;
     }
   return 0;

@@ -45,6 +45,12 @@ expect_error "-b with a slash" \
   vd_edit -a disk.img -b x/y /etc/hosts
 expect_error "-b empty" "vd-edit: -b '': the backup extension must be non-empty" \
   vd_edit -a disk.img -b '' /etc/hosts
+expect_error "-m with the ro option" \
+  "vd-edit: -m '/dev/sda1:/:noatime,ro:ext4': the options ask for a read-only mount, but vd-edit writes to the filesystem$" \
+  vd_edit -a disk.img -m /dev/sda1:/:noatime,ro:ext4 -e 's/a/b/' /etc/hosts
+expect_error "-m with rw options is not refused (it reaches the launch)" \
+  "vd-edit: the libguestfs appliance failed to launch" \
+  vd_edit --format=raw -a disk.img -m /dev/sda1:/:noatime,errors=remount-ro -e 's/a/b/' /etc/hosts
 unchanged "bad options"
 
 # ---- bad -e expressions: refused while parsing, before anything is opened ----
