@@ -217,7 +217,7 @@ tests_unit_test_edit_expr_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
 tests_unit_test_edit_expr_LDADD = $(unit_ldadd)
 
 # vd-edit: errors found before any launch (every pass), and appliance
-# runs on copies of the fixture guests (main pass only; 4 launches).
+# runs on copies of the fixture guests (main pass only; 2 launches).
 edit_tests = \
 	tests/tools/edit-errors.sh \
 	tests/guest/edit-expr.sh \
