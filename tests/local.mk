@@ -224,3 +224,5 @@ edit_tests = \
 	tests/guest/edit-editor.sh
 TESTS += $(edit_tests)
 EXTRA_DIST += $(edit_tests)
+# Timing against virt-edit (run by hand, not by make check).
+EXTRA_DIST += bench/edit.sh
