@@ -132,6 +132,9 @@ inspect_add_disk (guestfs_h *g, const char *filename, const char *format,
     vd_set_error (EINVAL, _ ("%s: is empty, not a disk image"), filename);
     return -1;
   }
+  /* Writing under a running VM (or any other writer) corrupts the disk. */
+  if (!readonly && inspect_check_disk_unlocked (filename) == -1)
+    return -1;
 
   if (guestfs_add_drive_opts (
           g, filename, GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly ? 1 : 0,

@@ -65,6 +65,11 @@ int inspect_gerror (guestfs_h *g, const char *context);
 int inspect_add_disk (guestfs_h *g, const char *filename, const char *format,
                       bool readonly);
 
+/* Refuse FILENAME (-1, error set) when another process holds qemu's image
+ * write lock on it (a running VM, qemu-nbd, ...).  inspect_add_disk calls
+ * it for every disk added writable.  Holds no lock after it returns. */
+int inspect_check_disk_unlocked (const char *filename);
+
 /* Launch the appliance.  On failure the message says what is wrong and
  * what to install or set (KVM, the host kernel, supermin, the backend). */
 int inspect_launch (guestfs_h *g);

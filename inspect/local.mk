@@ -7,6 +7,7 @@ inspect_libinspect_la_SOURCES = \
 	inspect/inspect.h \
 	inspect/inspect-internal.h \
 	inspect/handle.c \
+	inspect/disk-lock.c \
 	inspect/libvirt-domain.c \
 	inspect/mount.c
 inspect_libinspect_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect

@@ -206,3 +206,23 @@ guest_tests = \
 	tests/guest/errors.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
+
+# ---- vd-edit's -e language (tools/edit-expr.c) -----------------------------
+unit_tests_edit = tests/unit/test-edit-expr
+check_PROGRAMS += $(unit_tests_edit)
+TESTS += $(unit_tests_edit)
+tests_unit_test_edit_expr_SOURCES = tests/unit/test-edit-expr.c \
+	tools/edit-expr.c tools/edit-expr.h
+tests_unit_test_edit_expr_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
+tests_unit_test_edit_expr_LDADD = $(unit_ldadd)
+
+# vd-edit: errors found before any launch (every pass), and appliance
+# runs on copies of the fixture guests (main pass only; 2 launches).
+edit_tests = \
+	tests/tools/edit-errors.sh \
+	tests/guest/edit-expr.sh \
+	tests/guest/edit-editor.sh
+TESTS += $(edit_tests)
+EXTRA_DIST += $(edit_tests)
+# Timing against virt-edit (run by hand, not by make check).
+EXTRA_DIST += bench/edit.sh

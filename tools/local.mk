@@ -49,3 +49,12 @@ tools_vd_cat_CPPFLAGS = $(guest_cppflags)
 tools_vd_cat_CFLAGS = $(guest_cflags)
 tools_vd_cat_LDADD = $(guest_ldadd)
 endif
+
+# vd-edit: edit files in a guest (tools/edit-expr.c: its -e language).
+if GUEST_TOOLS
+bin_PROGRAMS += tools/vd-edit
+tools_vd_edit_SOURCES = tools/vd-edit.c tools/edit-expr.c tools/edit-expr.h
+tools_vd_edit_CPPFLAGS = $(guest_cppflags)
+tools_vd_edit_CFLAGS = $(guest_cflags)
+tools_vd_edit_LDADD = $(guest_ldadd)
+endif

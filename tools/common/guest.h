@@ -84,6 +84,10 @@ void guest_opts_free (struct guest_opts *o);
 enum {
   GUEST_WRITE = 1 << 0,   /* add the disks writable (refuses a live domain) */
   GUEST_INSPECT = 1 << 1, /* mount by inspection unless -m is given */
+  /* With GUEST_WRITE: the disks are writable but the filesystems are
+   * mounted read-only, so nothing is written until the tool remounts one
+   * read-write (guestfs_remount) because it has something to write. */
+  GUEST_MOUNT_RO = 1 << 2,
 };
 
 /* Open the guest O names: add its disks (read-only unless GUEST_WRITE),
