@@ -8,7 +8,8 @@ inspect_libinspect_la_SOURCES = \
 	inspect/inspect-internal.h \
 	inspect/handle.c \
 	inspect/libvirt-domain.c \
-	inspect/mount.c
+	inspect/mount.c \
+	inspect/os.c
 inspect_libinspect_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 inspect_libinspect_la_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \
 	$(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS)

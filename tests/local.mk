@@ -124,6 +124,18 @@ tests_unit_test_libvirt_domain_SOURCES = tests/unit/test-libvirt-domain.c
 tests_unit_test_libvirt_domain_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 tests_unit_test_libvirt_domain_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS)
 tests_unit_test_libvirt_domain_LDADD = inspect/libinspect.la $(unit_ldadd)
+
+# vd-inspect's JSON and XML from synthetic reports (no appliance).
+check_PROGRAMS += tests/unit/test-inspect-render
+TESTS += tests/unit/test-inspect-render
+tests_unit_test_inspect_render_SOURCES = tests/unit/test-inspect-render.c \
+	tools/inspect-render.c
+tests_unit_test_inspect_render_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect -I$(top_srcdir)/tools
+tests_unit_test_inspect_render_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBXML2_CFLAGS)
+tests_unit_test_inspect_render_LDADD = tools/common/libcommon.la \
+	$(unit_ldadd) $(JANSSON_LIBS) $(LIBXML2_LIBS)
 endif
 
 guest_tool_tests = \
