@@ -140,7 +140,8 @@ endif
 
 guest_tool_tests = \
 	tests/tools/guest-errors.sh \
-	tests/tools/man-options-guest.sh
+	tests/tools/man-options-guest.sh \
+	tests/tools/inspect-errors.sh
 TESTS += $(guest_tool_tests)
 EXTRA_DIST += $(guest_tool_tests)
 
@@ -149,6 +150,7 @@ guest_tests = \
 	tests/guest/ls-modes.sh \
 	tests/guest/lvm.sh \
 	tests/guest/cat.sh \
-	tests/guest/errors.sh
+	tests/guest/errors.sh \
+	tests/guest/inspect.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
