@@ -202,6 +202,19 @@ tests_unit_test_inspect_render_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS) \
 	$(JANSSON_CFLAGS) $(LIBXML2_CFLAGS)
 tests_unit_test_inspect_render_LDADD = tools/common/libcommon.la \
 	$(unit_ldadd) $(JANSSON_LIBS) $(LIBXML2_LIBS)
+
+# vd-inspect's JSON back into a report and out through its XML renderer,
+# for tests/guest/inspect.sh (one launch, both outputs).
+check_PROGRAMS += tests/guest/inspect-json2xml
+tests_guest_inspect_json2xml_SOURCES = tests/guest/inspect-json2xml.c \
+	tools/inspect-render.c
+tests_guest_inspect_json2xml_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect -I$(top_srcdir)/tools
+tests_guest_inspect_json2xml_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBXML2_CFLAGS)
+tests_guest_inspect_json2xml_LDADD = inspect/libinspect.la \
+	tools/common/libcommon.la lib/libvd.la $(GUESTFS_LIBS) \
+	$(JANSSON_LIBS) $(LIBXML2_LIBS)
 endif
 
 guest_tool_tests = \
