@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <guestfs.h>
 
@@ -93,6 +94,95 @@ int inspect_mount_spec (guestfs_h *g, const char *spec, bool readonly);
  * inspect_set_warning).  On success *root (if not NULL) is the root
  * device, malloc'd.  Returns 0 or -1. */
 int inspect_mount_os (guestfs_h *g, bool readonly, char **root);
+
+/* Mount the filesystems of the inspected operating system ROOT (a root
+ * that guestfs_inspect_os returned) where its fstab says, read-only if
+ * READONLY: / first, then shorter mount points before longer ones.  The
+ * root failing to mount is an error; another filesystem failing is a
+ * warning.  Returns 0 or -1. */
+int inspect_mount_root (guestfs_h *g, const char *root, bool readonly);
+
+/* ---- operating system facts (vd-inspect) ---------------------------------
+ * What libguestfs' inspection finds out about each operating system on
+ * the guest's disks, as plain data.  Every string is malloc'd, and NULL
+ * where libguestfs says "unknown" or gives nothing.  Device names are
+ * canonical (/dev/sda1, not /dev/vda1).
+ */
+
+struct inspect_mountpoint {
+  char *mountpoint; /* "/boot" */
+  char *device;
+};
+
+struct inspect_filesystem {
+  char *device;
+  char *type, *label, *uuid; /* NULL: none found */
+  int64_t size;              /* bytes; -1 if it could not be read */
+};
+
+struct inspect_drive_mapping {
+  char *name;   /* Windows drive letter, "C" */
+  char *device; /* the filesystem it maps to */
+};
+
+/* One installed package (libguestfs' application2, the fields that
+ * virt-inspector prints).  epoch is 0 when there is none. */
+struct inspect_application {
+  char *name; /* never NULL */
+  char *display_name;
+  int32_t epoch;
+  char *version, *release, *arch;
+  char *install_path, *publisher, *url, *source_package;
+  char *summary, *description;
+};
+
+struct inspect_os {
+  char *root;            /* the root filesystem's device */
+  char *type;            /* "linux", "windows", ... */
+  char *arch;            /* "x86_64", ... */
+  char *distro;          /* "debian", "fedora", "windows", ... */
+  char *product_name;    /* "Debian GNU/Linux 12", ... */
+  char *product_variant; /* "Server", ... */
+  int major_version;     /* 0 when unknown */
+  int minor_version;
+  char *package_format;     /* "deb", "rpm", ... */
+  char *package_management; /* "apt", "dnf", ... */
+  char *windows_systemroot; /* Windows only */
+  char *windows_current_control_set;
+  char *hostname;
+  char *osinfo; /* the libosinfo short id, "debian12" */
+
+  /* In virt-inspector's order: mount points by length, then name;
+   * filesystems by device name; drive mappings by letter. */
+  struct inspect_mountpoint *mountpoints;
+  size_t nr_mountpoints;
+  struct inspect_filesystem *filesystems;
+  size_t nr_filesystems;
+  struct inspect_drive_mapping *drive_mappings;
+  size_t nr_drive_mappings;
+
+  bool has_applications; /* false: not asked for (no list at all) */
+  struct inspect_application *applications;
+  size_t nr_applications;
+};
+
+struct inspect_report {
+  struct inspect_os *os; /* in the order libguestfs returns the roots */
+  size_t nr_os;
+};
+void inspect_report_free (struct inspect_report *r);
+
+enum {
+  INSPECT_APPLICATIONS = 1 << 0, /* list installed packages (mounts) */
+};
+
+/* Inspect the launched guest G: every operating system found, with the
+ * facts above (applications only with INSPECT_APPLICATIONS: each root's
+ * filesystems are then mounted read-only in turn and unmounted after).
+ * No operating system is not an error: *out is left empty.  Returns 0
+ * with *out filled (caller frees with inspect_report_free) or -1 with
+ * the error set. */
+int inspect_guest (guestfs_h *g, unsigned flags, struct inspect_report *out);
 
 /* Where warnings go (default: nowhere).  A tool passes its printer. */
 void inspect_set_warning (void (*fn) (const char *msg));

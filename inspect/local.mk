@@ -9,7 +9,8 @@ inspect_libinspect_la_SOURCES = \
 	inspect/handle.c \
 	inspect/disk-lock.c \
 	inspect/libvirt-domain.c \
-	inspect/mount.c
+	inspect/mount.c \
+	inspect/os.c
 inspect_libinspect_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 inspect_libinspect_la_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \
 	$(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS)

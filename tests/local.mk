@@ -190,11 +190,37 @@ tests_unit_test_libvirt_domain_SOURCES = tests/unit/test-libvirt-domain.c
 tests_unit_test_libvirt_domain_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 tests_unit_test_libvirt_domain_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS)
 tests_unit_test_libvirt_domain_LDADD = inspect/libinspect.la $(unit_ldadd)
+
+# vd-inspect's JSON and XML from synthetic reports (no appliance).
+check_PROGRAMS += tests/unit/test-inspect-render
+TESTS += tests/unit/test-inspect-render
+tests_unit_test_inspect_render_SOURCES = tests/unit/test-inspect-render.c \
+	tools/inspect-render.c
+tests_unit_test_inspect_render_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect -I$(top_srcdir)/tools
+tests_unit_test_inspect_render_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBXML2_CFLAGS)
+tests_unit_test_inspect_render_LDADD = tools/common/libcommon.la \
+	$(unit_ldadd) $(JANSSON_LIBS) $(LIBXML2_LIBS)
+
+# vd-inspect's JSON back into a report and out through its XML renderer,
+# for tests/guest/inspect.sh (one launch, both outputs).
+check_PROGRAMS += tests/guest/inspect-json2xml
+tests_guest_inspect_json2xml_SOURCES = tests/guest/inspect-json2xml.c \
+	tools/inspect-render.c
+tests_guest_inspect_json2xml_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect -I$(top_srcdir)/tools
+tests_guest_inspect_json2xml_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBXML2_CFLAGS)
+tests_guest_inspect_json2xml_LDADD = inspect/libinspect.la \
+	tools/common/libcommon.la lib/libvd.la $(GUESTFS_LIBS) \
+	$(JANSSON_LIBS) $(LIBXML2_LIBS)
 endif
 
 guest_tool_tests = \
 	tests/tools/guest-errors.sh \
-	tests/tools/man-options-guest.sh
+	tests/tools/man-options-guest.sh \
+	tests/tools/inspect-errors.sh
 TESTS += $(guest_tool_tests)
 EXTRA_DIST += $(guest_tool_tests)
 
@@ -203,7 +229,8 @@ guest_tests = \
 	tests/guest/ls-modes.sh \
 	tests/guest/lvm.sh \
 	tests/guest/cat.sh \
-	tests/guest/errors.sh
+	tests/guest/errors.sh \
+	tests/guest/inspect.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
 

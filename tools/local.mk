@@ -48,6 +48,14 @@ tools_vd_cat_SOURCES = tools/vd-cat.c
 tools_vd_cat_CPPFLAGS = $(guest_cppflags)
 tools_vd_cat_CFLAGS = $(guest_cflags)
 tools_vd_cat_LDADD = $(guest_ldadd)
+
+# vd-inspect: inspection in inspect/os.c, JSON and XML in inspect-render.c.
+bin_PROGRAMS += tools/vd-inspect
+tools_vd_inspect_SOURCES = tools/vd-inspect.c tools/inspect-render.h \
+	tools/inspect-render.c
+tools_vd_inspect_CPPFLAGS = $(guest_cppflags)
+tools_vd_inspect_CFLAGS = $(guest_cflags) $(LIBXML2_CFLAGS)
+tools_vd_inspect_LDADD = $(guest_ldadd) $(LIBXML2_LIBS)
 endif
 
 # vd-edit: edit files in a guest (tools/edit-expr.c: its -e language).
