@@ -8,6 +8,7 @@ inspect_libinspect_la_SOURCES = \
 	inspect/inspect-internal.h \
 	inspect/handle.c \
 	inspect/libvirt-domain.c \
+	inspect/libvirt-domains.c \
 	inspect/mount.c
 inspect_libinspect_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 inspect_libinspect_la_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \

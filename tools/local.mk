@@ -48,4 +48,13 @@ tools_vd_cat_SOURCES = tools/vd-cat.c
 tools_vd_cat_CPPFLAGS = $(guest_cppflags)
 tools_vd_cat_CFLAGS = $(guest_cflags)
 tools_vd_cat_LDADD = $(guest_ldadd)
+
+# vd-df: df-output.c and df-names.c need no appliance (unit-tested alone).
+bin_PROGRAMS += tools/vd-df
+tools_vd_df_SOURCES = tools/vd-df.c tools/df.h tools/df-work.c \
+	tools/df-output.c tools/df-names.c
+tools_vd_df_CPPFLAGS = $(guest_cppflags)
+tools_vd_df_CFLAGS = $(guest_cflags) -pthread
+tools_vd_df_LDFLAGS = -pthread
+tools_vd_df_LDADD = $(guest_ldadd) -lm
 endif

@@ -371,7 +371,8 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
   if (r != 0)
     goto fail;
 
-  if ((t->common & GOPT_ADD) && o->nr_drives == 0 && !o->domain) {
+  if ((t->common & GOPT_ADD) && !t->disks_optional && o->nr_drives == 0
+      && !o->domain) {
     tool_error (_ ("no disk given: use -a IMAGE or -d GUEST (try '%s "
                    "--help')"),
                 progname);
