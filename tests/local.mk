@@ -124,6 +124,16 @@ tests_unit_test_libvirt_domain_SOURCES = tests/unit/test-libvirt-domain.c
 tests_unit_test_libvirt_domain_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 tests_unit_test_libvirt_domain_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS)
 tests_unit_test_libvirt_domain_LDADD = inspect/libinspect.la $(unit_ldadd)
+
+# vd-df's rendering, thresholds and names: no appliance.
+unit_tests_df = tests/unit/test-df-output
+check_PROGRAMS += $(unit_tests_df)
+TESTS += $(unit_tests_df)
+tests_unit_test_df_output_SOURCES = tests/unit/test-df-output.c \
+	tools/df-output.c tools/df-names.c tools/df.h
+tests_unit_test_df_output_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
+tests_unit_test_df_output_LDADD = tools/common/libcommon.la $(unit_ldadd) \
+	$(JANSSON_LIBS) -lm
 endif
 
 guest_tool_tests = \
