@@ -116,6 +116,9 @@ tests_unit_test_render_LDADD = tools/common/libcommon.la $(unit_ldadd) \
 EXTRA_DIST += tests/fixtures/make-guests.sh tests/guest/guest-functions.sh \
 	tests/guest/test-node.xml tests/guest/linux-lR.expected \
 	tests/guest/linux-csv.expected
+EXTRA_DIST += tests/guest/df-node.xml \
+	tests/guest/df-linux.expected tests/guest/df-linux-h.expected \
+	tests/guest/df-lvm-i.expected
 if GUEST_TOOLS
 unit_tests_guest = tests/unit/test-libvirt-domain
 check_PROGRAMS += $(unit_tests_guest)
@@ -138,7 +141,8 @@ endif
 
 guest_tool_tests = \
 	tests/tools/guest-errors.sh \
-	tests/tools/man-options-guest.sh
+	tests/tools/man-options-guest.sh \
+	tests/tools/df.sh
 TESTS += $(guest_tool_tests)
 EXTRA_DIST += $(guest_tool_tests)
 

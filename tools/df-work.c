@@ -1124,10 +1124,8 @@ df_examine (struct df_guest *guests, size_t n, struct df_work *w)
   for (i = 0; i < n; i++) {
     if (guests[i].nr_errors > 0)
       continue; /* its disks could not even be listed */
-    if (guests[i].nr_disks == 0) {
-      df_note ("%s: no disks, nothing to examine", guests[i].name);
-      continue;
-    }
+    if (guests[i].nr_disks == 0)
+      continue; /* a domain with none (noted when it was listed) */
     if (guests[i].nr_disks > (size_t) max_disks) {
       df_guest_add_error (&guests[i],
                           _ ("%s: has %zu disks, more than an appliance can "
