@@ -24,7 +24,8 @@ unit_tests = \
 	tests/unit/test-util \
 	tests/unit/test-io \
 	tests/unit/test-fmt-raw \
-	tests/unit/test-format
+	tests/unit/test-format \
+	tests/unit/test-qcow2
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -40,6 +41,9 @@ tests_unit_test_fmt_raw_LDADD = $(unit_ldadd)
 tests_unit_test_format_SOURCES = tests/unit/test-format.c
 tests_unit_test_format_CFLAGS = $(unit_cflags)
 tests_unit_test_format_LDADD = $(unit_ldadd)
+tests_unit_test_qcow2_SOURCES = tests/unit/test-qcow2.c
+tests_unit_test_qcow2_CFLAGS = $(unit_cflags)
+tests_unit_test_qcow2_LDADD = $(unit_ldadd)
 
 unit_tests += \
 	tests/unit/test-vmdk-descriptor \
@@ -56,6 +60,26 @@ tests_unit_test_vmdk_files_SOURCES = tests/unit/test-vmdk-files.c \
 tests_unit_test_vmdk_files_CFLAGS = $(unit_cflags)
 tests_unit_test_vmdk_files_LDADD = $(unit_ldadd)
 
+# vdi, vhdx and vpc drivers.
+vhd_unit_tests = \
+	tests/unit/test-fmt-vdi \
+	tests/unit/test-fmt-vhdx \
+	tests/unit/test-fmt-vpc
+check_PROGRAMS += $(vhd_unit_tests)
+TESTS += $(vhd_unit_tests)
+tests_unit_test_fmt_vdi_SOURCES = tests/unit/test-fmt-vdi.c \
+	tests/unit/test-vhd-helpers.h
+tests_unit_test_fmt_vdi_CFLAGS = $(unit_cflags)
+tests_unit_test_fmt_vdi_LDADD = $(unit_ldadd)
+tests_unit_test_fmt_vhdx_SOURCES = tests/unit/test-fmt-vhdx.c \
+	tests/unit/test-vhd-helpers.h
+tests_unit_test_fmt_vhdx_CFLAGS = $(unit_cflags)
+tests_unit_test_fmt_vhdx_LDADD = $(unit_ldadd)
+tests_unit_test_fmt_vpc_SOURCES = tests/unit/test-fmt-vpc.c \
+	tests/unit/test-vhd-helpers.h
+tests_unit_test_fmt_vpc_CFLAGS = $(unit_cflags)
+tests_unit_test_fmt_vpc_LDADD = $(unit_ldadd)
+
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
 	tests/tools/check.sh \
@@ -66,21 +90,42 @@ tool_tests = \
 	tests/tools/man-options.sh \
 	tests/tools/style.sh \
 	tests/tools/vmdk-create.sh \
-	tests/tools/vmdk-hostile.sh
+	tests/tools/vmdk-hostile.sh \
+	tests/tools/qcow2-corrupt.sh
 TESTS += $(tool_tests)
 EXTRA_DIST += $(tool_tests)
 
 # ---- interop tests against qemu-img --------------------------------------
 interop_tests = \
 	tests/interop/raw-info.sh \
-	tests/interop/vmdk.sh
+	tests/interop/vmdk.sh \
+	tests/interop/qcow2-write.sh \
+	tests/interop/qcow2-read.sh \
+	tests/interop/qcow2-create.sh \
+	tests/interop/qcow2-info.sh
 TESTS += $(interop_tests)
-EXTRA_DIST += $(interop_tests)
+EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
+
+# vdio: drives libvd from the shell tests (as qemu-io drives qemu).
+check_PROGRAMS += tests/interop/vdio
+tests_interop_vdio_SOURCES = tests/interop/vdio.c
+tests_interop_vdio_LDADD = lib/libvd.la
 
 # vmdkio: drives libvd from the VMDK shell tests (write/read/zero/map).
 check_PROGRAMS += tests/interop/vmdkio
 tests_interop_vmdkio_SOURCES = tests/interop/vmdkio.c
 tests_interop_vmdkio_LDADD = lib/libvd.la
+
+# vdi, vhdx and vpc (VHD): vhdio drives libvd from the shell tests.
+check_PROGRAMS += tests/interop/vhdio
+tests_interop_vhdio_SOURCES = tests/interop/vhdio.c
+tests_interop_vhdio_LDADD = lib/libvd.la
+vhd_interop_tests = \
+	tests/interop/vdi.sh \
+	tests/interop/vhdx.sh \
+	tests/interop/vpc.sh
+TESTS += $(vhd_interop_tests)
+EXTRA_DIST += $(vhd_interop_tests) tests/interop/vhd-functions.sh
 
 # ---- fuzzing (clang -fsanitize=fuzzer; ./configure --enable-fuzzing) ----
 EXTRA_DIST += tests/fuzz/fuzz-image.c tests/fuzz/run-fuzz.sh
@@ -98,6 +143,27 @@ tests_fuzz_fuzz_vmdk_SOURCES = tests/fuzz/fuzz-image.c
 tests_fuzz_fuzz_vmdk_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vmdk"'
 tests_fuzz_fuzz_vmdk_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_vmdk_LDADD = lib/libvd.la
+
+noinst_PROGRAMS += tests/fuzz/fuzz-vdi tests/fuzz/fuzz-vhdx tests/fuzz/fuzz-vpc
+tests_fuzz_fuzz_vdi_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vdi_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vdi"'
+tests_fuzz_fuzz_vdi_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vdi_LDADD = lib/libvd.la
+tests_fuzz_fuzz_vhdx_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vhdx_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vhdx"'
+tests_fuzz_fuzz_vhdx_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vhdx_LDADD = lib/libvd.la
+tests_fuzz_fuzz_vpc_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vpc_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vpc"'
+tests_fuzz_fuzz_vpc_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vpc_LDADD = lib/libvd.la
+
+# The same harness held to qcow2 (no probing: every input is a qcow2).
+noinst_PROGRAMS += tests/fuzz/fuzz-qcow2
+tests_fuzz_fuzz_qcow2_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_qcow2_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"qcow2"'
+tests_fuzz_fuzz_qcow2_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_qcow2_LDADD = lib/libvd.la
 endif
 
 # ---- rendering (tools/common/render.c) -----------------------------------
