@@ -217,6 +217,7 @@ guest_tests = \
 	tests/guest/ls-modes.sh \
 	tests/guest/lvm.sh \
 	tests/guest/cat.sh \
-	tests/guest/errors.sh
+	tests/guest/errors.sh \
+	tests/guest/df.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
