@@ -58,3 +58,6 @@ tools_vd_df_CFLAGS = $(guest_cflags) -pthread
 tools_vd_df_LDFLAGS = -pthread
 tools_vd_df_LDADD = $(guest_ldadd) -lm
 endif
+
+# bench/df.sh: vd-df against virt-df (run by hand).
+EXTRA_DIST += bench/df.sh
