@@ -70,6 +70,11 @@ int inspect_add_disk (guestfs_h *g, const char *filename, const char *format,
  * write lock on it (a running VM, qemu-nbd, ...).  inspect_add_disk calls
  * it for every disk added writable.  Holds no lock after it returns. */
 int inspect_check_disk_unlocked (const char *filename);
+/* The checks inspect_add_disk makes on the host, alone: a tool adding the
+ * disks of several guests to one appliance checks every disk of a guest
+ * before adding any, so one bad disk leaves no half-added guest.
+ * Returns 0 or -1 with the error set. */
+int inspect_check_disk (const char *filename, bool readonly);
 
 /* Launch the appliance.  On failure the message says what is wrong and
  * what to install or set (KVM, the host kernel, supermin, the backend). */
@@ -186,5 +191,30 @@ int inspect_guest (guestfs_h *g, unsigned flags, struct inspect_report *out);
 
 /* Where warnings go (default: nowhere).  A tool passes its printer. */
 void inspect_set_warning (void (*fn) (const char *msg));
+
+/* ---- many libvirt domains (vd-df) -------------------------------------- */
+
+/* A domain and its disks, or why its disks cannot be examined. */
+struct inspect_domain {
+  char *name;
+  char *uuid; /* "xxxxxxxx-xxxx-...", or NULL if libvirt gave none */
+  struct inspect_disks disks;
+  char *error;   /* NULL, or why the disks could not be taken (malloc'd) */
+  int error_num; /* the errno of that error (ENOENT: the domain has none) */
+};
+struct inspect_domains {
+  struct inspect_domain *v;
+  size_t n;
+};
+void inspect_domains_free (struct inspect_domains *d);
+
+/* The domains of libvirt URI (NULL: libvirt's default), active and
+ * inactive, sorted by name; or, if ONLY is not NULL, the one domain of
+ * that name or UUID (not finding it is an error).  A domain whose disks
+ * cannot be read (a network disk, no disk) is listed with .error set:
+ * one bad domain does not hide the others.  Returns 0 or -1 (cannot
+ * connect, cannot list, no such domain) with the error set. */
+int inspect_list_domains (const char *uri, const char *only,
+                          struct inspect_domains *out);
 
 #endif /* VD_INSPECT_H */

@@ -9,6 +9,7 @@ inspect_libinspect_la_SOURCES = \
 	inspect/handle.c \
 	inspect/disk-lock.c \
 	inspect/libvirt-domain.c \
+	inspect/libvirt-domains.c \
 	inspect/mount.c \
 	inspect/os.c
 inspect_libinspect_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect

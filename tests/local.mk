@@ -182,6 +182,9 @@ tests_unit_test_render_LDADD = tools/common/libcommon.la $(unit_ldadd) \
 EXTRA_DIST += tests/fixtures/make-guests.sh tests/guest/guest-functions.sh \
 	tests/guest/test-node.xml tests/guest/linux-lR.expected \
 	tests/guest/linux-csv.expected
+EXTRA_DIST += tests/guest/df-node.xml \
+	tests/guest/df-linux.expected tests/guest/df-linux-h.expected \
+	tests/guest/df-lvm-i.expected
 if GUEST_TOOLS
 unit_tests_guest = tests/unit/test-libvirt-domain
 check_PROGRAMS += $(unit_tests_guest)
@@ -215,12 +218,22 @@ tests_guest_inspect_json2xml_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \
 tests_guest_inspect_json2xml_LDADD = inspect/libinspect.la \
 	tools/common/libcommon.la lib/libvd.la $(GUESTFS_LIBS) \
 	$(JANSSON_LIBS) $(LIBXML2_LIBS)
+# vd-df's rendering, thresholds and names: no appliance.
+unit_tests_df = tests/unit/test-df-output
+check_PROGRAMS += $(unit_tests_df)
+TESTS += $(unit_tests_df)
+tests_unit_test_df_output_SOURCES = tests/unit/test-df-output.c \
+	tools/df-output.c tools/df-names.c tools/df.h
+tests_unit_test_df_output_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
+tests_unit_test_df_output_LDADD = tools/common/libcommon.la $(unit_ldadd) \
+	$(JANSSON_LIBS) -lm
 endif
 
 guest_tool_tests = \
 	tests/tools/guest-errors.sh \
 	tests/tools/man-options-guest.sh \
-	tests/tools/inspect-errors.sh
+	tests/tools/inspect-errors.sh \
+	tests/tools/df.sh
 TESTS += $(guest_tool_tests)
 EXTRA_DIST += $(guest_tool_tests)
 
@@ -230,7 +243,8 @@ guest_tests = \
 	tests/guest/lvm.sh \
 	tests/guest/cat.sh \
 	tests/guest/errors.sh \
-	tests/guest/inspect.sh
+	tests/guest/inspect.sh \
+	tests/guest/df.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
 

@@ -65,4 +65,15 @@ tools_vd_edit_SOURCES = tools/vd-edit.c tools/edit-expr.c tools/edit-expr.h
 tools_vd_edit_CPPFLAGS = $(guest_cppflags)
 tools_vd_edit_CFLAGS = $(guest_cflags)
 tools_vd_edit_LDADD = $(guest_ldadd)
+# vd-df: df-output.c and df-names.c need no appliance (unit-tested alone).
+bin_PROGRAMS += tools/vd-df
+tools_vd_df_SOURCES = tools/vd-df.c tools/df.h tools/df-work.c \
+	tools/df-output.c tools/df-names.c
+tools_vd_df_CPPFLAGS = $(guest_cppflags)
+tools_vd_df_CFLAGS = $(guest_cflags) -pthread
+tools_vd_df_LDFLAGS = -pthread
+tools_vd_df_LDADD = $(guest_ldadd) -lm
 endif
+
+# bench/df.sh: vd-df against virt-df (run by hand).
+EXTRA_DIST += bench/df.sh

@@ -46,6 +46,8 @@ struct tool_info {
    * the problem with tool_error). */
   int (*handle) (void *data, int id, const char *arg);
   size_t min_args; /* positional arguments needed */
+  /* No -a or -d is not an error (vd-df: every libvirt domain then). */
+  bool disks_optional;
 };
 
 struct guest_drive {
