@@ -14,6 +14,8 @@ lib_libvd_la_SOURCES = \
 	lib/image.c \
 	lib/info.c \
 	lib/create.c \
-	lib/fmt-raw.c
+	lib/fmt-raw.c \
+	lib/convert.h \
+	lib/convert.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread
