@@ -4,12 +4,12 @@
  *
  * The copy is driven by extents (vd_block_status): ranges that read as
  * zeros are never read, and zero blocks found in data are left sparse.
- * It runs as a small pipeline with a fixed number of buffers (memory is
- * bounded whatever the image size): a reader thread walks the extents
- * and reads, compressor threads (with -c) compress whole clusters, and
- * the calling thread writes.  Uncompressed, there is no pool of small
- * requests: one thread reads in large chunks while the other writes
- * (fewer, larger system calls beat a thread pool here).
+ * An uncompressed copy is one loop of large reads and writes on the
+ * calling thread (on this kind of machine that beats handing requests to
+ * threads).  A compressed copy runs as a small pipeline with a fixed
+ * number of buffers: a reader thread walks the extents and reads,
+ * compressor threads turn whole clusters into what the target stores, and
+ * the calling thread writes.  Memory is bounded whatever the image size.
  */
 #include <config.h>
 
@@ -89,6 +89,7 @@ struct conv {
   size_t chunk;
   size_t bound;
   unsigned workers;
+  bool pipeline; /* reader, compressors and writer on threads */
 
   /* The planner (reader thread only). */
   uint64_t pos;
@@ -731,8 +732,8 @@ alloc_slots (struct conv *c)
     while (c->nslots > 3 && c->nslots * per_slot > SLOT_BUDGET)
       c->nslots--;
   }
-  else
-    c->nslots = 8; /* 16 MiB in flight: the reader stays ahead */
+  if (!c->pipeline)
+    c->nslots = 1;
   c->slots = vd_calloc (c->nslots, sizeof *c->slots);
   if (!c->slots)
     return -1;
@@ -855,10 +856,14 @@ vd_convert_images (vd_image *const *src, size_t nsrc, vd_image *dst,
   if (c.split)
     c.bound = dst->fmt->compress_bound (dst, c.cluster);
 
+  /* Threads pay for compression only: an uncompressed copy is faster as
+   * one loop of large reads and writes than as reader and writer threads
+   * handing buffers across cores (measured: bench/README). */
   threads = p->threads ? p->threads : nr_cpus ();
   c.workers = MIN (MIN (threads, nr_cpus ()), MAX_WORKERS);
   if (!c.split)
     c.workers = 1; /* the writer compresses: one helper suffices */
+  c.pipeline = c.compress && threads > 1;
 
   if (pthread_mutex_init (&c.lock, NULL) != 0
       || pthread_cond_init (&c.cond, NULL) != 0) {
@@ -883,10 +888,7 @@ vd_convert_images (vd_image *const *src, size_t nsrc, vd_image *dst,
     c.progress (c.progress_opaque, 0, c.work_total);
   }
 
-  if (threads <= 1)
-    r = run_serial (&c);
-  else
-    r = run_threads (&c);
+  r = c.pipeline ? run_threads (&c) : run_serial (&c);
   if (r == -1 && c.failed)
     vd_set_error (c.err, "%s", c.errmsg ? c.errmsg : _ ("convert failed"));
   if (r == 0 && c.progress)

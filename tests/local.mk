@@ -24,7 +24,8 @@ unit_tests = \
 	tests/unit/test-util \
 	tests/unit/test-io \
 	tests/unit/test-fmt-raw \
-	tests/unit/test-format
+	tests/unit/test-format \
+	tests/unit/test-convert
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -40,6 +41,9 @@ tests_unit_test_fmt_raw_LDADD = $(unit_ldadd)
 tests_unit_test_format_SOURCES = tests/unit/test-format.c
 tests_unit_test_format_CFLAGS = $(unit_cflags)
 tests_unit_test_format_LDADD = $(unit_ldadd)
+tests_unit_test_convert_SOURCES = tests/unit/test-convert.c
+tests_unit_test_convert_CFLAGS = $(unit_cflags)
+tests_unit_test_convert_LDADD = $(unit_ldadd) -lpthread
 
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
