@@ -52,13 +52,17 @@ tool_tests = \
 	tests/tools/info.sh \
 	tests/tools/help.sh \
 	tests/tools/man-options.sh \
-	tests/tools/style.sh
+	tests/tools/style.sh \
+	tests/tools/convert.sh \
+	tests/tools/convert-errors.sh \
+	tests/tools/convert-signal.sh
 TESTS += $(tool_tests)
 EXTRA_DIST += $(tool_tests)
 
 # ---- interop tests against qemu-img --------------------------------------
 interop_tests = \
-	tests/interop/raw-info.sh
+	tests/interop/raw-info.sh \
+	tests/interop/convert.sh
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests)
 
