@@ -14,6 +14,7 @@ lib_libvd_la_SOURCES = \
 	lib/image.c \
 	lib/info.c \
 	lib/create.c \
+	lib/check.c \
 	lib/fmt-raw.c \
 	lib/convert.h \
 	lib/convert.c

@@ -233,6 +233,10 @@ void vd_unregister_temp_file (const char *path);
  * file is replaced atomically, else an existing file is an error. */
 int vd_commit_temp (const char *tmpname, const char *filename, bool replace);
 
+/* For drivers' check ops: pass one problem line to res->report. */
+void vd_check_report (struct vd_check_result *res, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 /* Probe a buffer; returns the best driver (never NULL: raw). */
 const struct vd_format_ops *vd_probe_buffer (const uint8_t *buf, size_t len,
                                              struct vd_io *io);

@@ -249,6 +249,37 @@ struct vd_info {
 int vd_get_info (vd_image *img, struct vd_info *info);
 void vd_info_free (struct vd_info *info);
 
+/* ---- check ----------------------------------------------------------- */
+
+/* What vd_check found, with qemu-img check's fields. */
+struct vd_check_result {
+  uint64_t corruptions;  /* errors that may lose data */
+  uint64_t leaks;        /* clusters allocated but unused */
+  uint64_t check_errors; /* the check itself could not read something */
+  uint64_t corruptions_fixed;
+  uint64_t leaks_fixed;
+  uint64_t image_end_offset; /* 0 if not known */
+  uint64_t total_clusters;   /* 0 if the format has none */
+  uint64_t allocated_clusters;
+  uint64_t fragmented_clusters;
+  uint64_t compressed_clusters;
+  /* Called for each problem found ("Leaked cluster 5 refcount=1
+   * reference=0"); may be NULL.  Set by the caller. */
+  void (*report) (void *opaque, const char *msg);
+  void *opaque;
+};
+
+enum {
+  VD_CHECK_FIX_LEAKS = 1 << 0,  /* -r leaks */
+  VD_CHECK_FIX_ERRORS = 1 << 1, /* -r all (with FIX_LEAKS) */
+};
+
+/* Check an image's metadata (and repair with FIX flags; the image must be
+ * open read-write then).  Returns 0 when the check ran (look at *res), or
+ * -1 with the error set; errno ENOTSUP when the format has no check.  The
+ * caller zeroes *res and may set report/opaque first. */
+int vd_check (vd_image *img, struct vd_check_result *res, unsigned fix);
+
 /* ---- create ---------------------------------------------------------- */
 
 enum {

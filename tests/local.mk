@@ -47,6 +47,7 @@ tests_unit_test_convert_LDADD = $(unit_ldadd) -lpthread
 
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
+	tests/tools/check.sh \
 	tests/tools/create.sh \
 	tests/tools/create-errors.sh \
 	tests/tools/info.sh \

@@ -13,6 +13,7 @@ bin_PROGRAMS += tools/vd-img
 tools_vd_img_SOURCES = \
 	tools/vd-img.h \
 	tools/vd-img.c \
+	tools/img-check.c \
 	tools/img-create.c \
 	tools/img-info.c \
 	tools/img-convert.c

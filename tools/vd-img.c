@@ -19,6 +19,10 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+  { "check", cmd_check,
+    "check [-q] [-f FMT] [--output=human|json] [-r leaks|all] [-T CACHE] "
+    "[-U] FILE",
+    N_ ("check an image for errors (and repair them)") },
   { "create", cmd_create,
     "create [-q] [-f FMT] [-b BACKING [-F BACKING_FMT]] [-u] [-o OPTIONS] "
     "[--force] FILE [SIZE]",

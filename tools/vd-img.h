@@ -24,6 +24,7 @@ void img_print_create_opts (const char *format);
 /* "usage: ..." of one subcommand, for CMD --help. */
 void img_subcommand_usage (const char *name);
 
+int cmd_check (int argc, char **argv);
 int cmd_create (int argc, char **argv);
 int cmd_info (int argc, char **argv);
 int cmd_convert (int argc, char **argv);
