@@ -76,6 +76,25 @@ else
 fi
 chmod 644 src.raw
 
+# With qcow2: a source truncated after its header (clusters past the end
+# of the file), and a qcow2 target that grows past a file size limit
+# mid-way.
+formats=$(vd_img --help | sed -n 's/^Supported formats://p')
+case " $formats " in
+  *" qcow2 "*)
+    vd_img convert -O qcow2 src.raw cut.qcow2
+    truncate -s 2M cut.qcow2
+    expect_failure "truncated qcow2 source" \
+      "^vd-img: cut.qcow2: .*past the end of the file" \
+      vd_img convert cut.qcow2 out/keep.raw
+    rm -f cut.qcow2
+    limited2 () { ( trap '' XFSZ; ulimit -f 2048; vd_img "$@" ); }
+    expect_failure "qcow2 target past a file size limit mid-way" \
+      "out/keep.raw: .*File too large" limited2 convert -O qcow2 src.raw out/keep.raw
+    ;;
+  *) skip "qcow2 failures (no qcow2 driver in this build)" ;;
+esac
+
 # A source that shrinks while it is read: the read past its new end fails.
 python3 -c '
 with open("shrink.raw", "wb") as f:
