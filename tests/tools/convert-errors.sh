@@ -107,7 +107,10 @@ for _ in $(seq 500); do
   ls -A out | grep -q vdtmp && break
   sleep 0.01
 done
+# Freeze it while the file shrinks, so the copy cannot finish first.
+kill -STOP $pid 2>/dev/null
 truncate -s 1M shrink.raw
+kill -CONT $pid 2>/dev/null
 wait $pid
 rc=$?
 if [ "$rc" = 0 ]; then
