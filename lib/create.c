@@ -2,7 +2,8 @@
  * list before anything is written; the image is written under a temporary
  * name in the target's folder and renamed into place only when complete,
  * so a failure or a signal leaves no partial file and never touches an
- * existing one.
+ * existing one.  Formats made of several files (VMDK extents) get the same
+ * care for each extra file through vd_create_extra_file.
  */
 #include <config.h>
 
@@ -19,20 +20,28 @@
 
 /* ---- temporary files registry (async-signal-safe removal) ------------ */
 
-#define MAX_TEMP 16
-static char temp_files[MAX_TEMP][VD_MAX_PATH];
+/* Enough for a multi-file image (a VMDK split into up to 4096 extents)
+ * plus its descriptor and a convert's output.  A slot holds a copy made
+ * with malloc; the signal handler only reads published slots. */
+#define MAX_TEMP 8192
+static char *volatile temp_files[MAX_TEMP];
 static volatile sig_atomic_t temp_used[MAX_TEMP];
 
 void
 vd_register_temp_file (const char *path)
 {
   size_t i;
+  char *copy;
 
   if (strlen (path) >= VD_MAX_PATH)
     return;
   for (i = 0; i < MAX_TEMP; i++) {
     if (!temp_used[i]) {
-      strcpy (temp_files[i], path);
+      copy = strdup (path);
+      if (!copy)
+        return;
+      free (temp_files[i]);
+      temp_files[i] = copy;
       temp_used[i] = 1;
       return;
     }
@@ -46,7 +55,7 @@ vd_unregister_temp_file (const char *path)
 
   for (i = 0; i < MAX_TEMP; i++)
     if (temp_used[i] && strcmp (temp_files[i], path) == 0)
-      temp_used[i] = 0;
+      temp_used[i] = 0; /* the copy is freed when the slot is reused */
 }
 
 void
@@ -169,6 +178,119 @@ create_temp (const char *filename, char **tmpname)
   return io;
 }
 
+/* ---- extra files of a multi-file image (VMDK extents) ---------------- */
+
+/* While vd_create runs a driver's create, the extra files the driver makes
+ * are written under temporary names and listed here; vd_create renames
+ * them into place once the whole image is complete, or removes them. */
+struct extra_file {
+  char *name; /* final name */
+  char *tmp;  /* temporary name it is written under */
+  bool committed;
+};
+struct create_txn {
+  bool replace;
+  struct extra_file *v;
+  size_t n;
+};
+static __thread struct create_txn *current_txn;
+
+struct vd_io *
+vd_create_extra_file (const char *name)
+{
+  struct create_txn *t = current_txn;
+  struct extra_file *v;
+  struct stat st;
+  struct vd_io *io;
+  char *tmp = NULL;
+  char *copy;
+  size_t i;
+
+  if (!t) /* vd_create_io: no temporary names */
+    return vd_io_file_create (name);
+  for (i = 0; i < t->n; i++) {
+    if (strcmp (t->v[i].name, name) == 0) {
+      vd_set_error (EEXIST, _ ("%s: the image names this file twice"), name);
+      return NULL;
+    }
+  }
+  if (lstat (name, &st) == 0) {
+    if (!t->replace) {
+      vd_set_error (EEXIST,
+                    _ ("%s: the file already exists; use --force to replace "
+                       "it"),
+                    name);
+      return NULL;
+    }
+    if (!S_ISREG (st.st_mode) && !S_ISLNK (st.st_mode)) {
+      vd_set_error (EINVAL,
+                    _ ("%s: not a regular file; refusing to replace it"), name);
+      return NULL;
+    }
+  }
+  v = vd_realloc (t->v, (t->n + 1) * sizeof *v);
+  if (!v)
+    return NULL;
+  t->v = v;
+  copy = vd_strdup (name);
+  if (!copy)
+    return NULL;
+  io = create_temp (name, &tmp);
+  if (!io) {
+    free (copy);
+    return NULL;
+  }
+  t->v[t->n].name = copy;
+  t->v[t->n].tmp = tmp;
+  t->v[t->n].committed = false;
+  t->n++;
+  return io;
+}
+
+/* Rename every extra file into place; on failure undo what was done
+ * (files that did not exist before are removed again). */
+static int
+txn_commit (struct create_txn *t)
+{
+  size_t i;
+
+  for (i = 0; i < t->n; i++) {
+    if (vd_commit_temp (t->v[i].tmp, t->v[i].name, t->replace) == -1)
+      return -1;
+    t->v[i].committed = true;
+    vd_unregister_temp_file (t->v[i].tmp);
+  }
+  return 0;
+}
+
+/* Remove what a failed create left: temporary files, and extra files
+ * already renamed into place when they replaced nothing. */
+static void
+txn_abort (struct create_txn *t)
+{
+  size_t i;
+
+  for (i = 0; i < t->n; i++) {
+    if (!t->v[i].committed)
+      unlink (t->v[i].tmp);
+    else if (!t->replace)
+      unlink (t->v[i].name);
+    vd_unregister_temp_file (t->v[i].tmp);
+  }
+}
+
+static void
+txn_free (struct create_txn *t)
+{
+  size_t i;
+
+  for (i = 0; i < t->n; i++) {
+    free (t->v[i].name);
+    free (t->v[i].tmp);
+  }
+  free (t->v);
+}
+
 int
 vd_commit_temp (const char *tmpname, const char *filename, bool replace)
 {
@@ -206,6 +328,7 @@ vd_create (const char *filename, const char *format, uint64_t size,
   char *tmp = NULL;
   int r = -1;
   bool replace = flags & VD_CREATE_FORCE;
+  struct create_txn txn = { 0 };
 
   if (!fmt) {
     vd_set_error (EINVAL, _ ("unknown file format '%s'"), format);
@@ -241,12 +364,20 @@ vd_create (const char *filename, const char *format, uint64_t size,
   io = create_temp (filename, &tmp);
   if (!io)
     return -1;
-  if (vd_create_io (io, filename, format, size, opts) == -1)
+  txn.replace = replace;
+  current_txn = &txn;
+  if (vd_create_io (io, filename, format, size, opts) == -1) {
+    current_txn = NULL;
     goto out;
+  }
+  current_txn = NULL;
   if (vd_io_flush (io) == -1)
     goto out;
   vd_io_close (io);
   io = NULL;
+  /* Extra files first: the main file must never name a missing one. */
+  if (txn_commit (&txn) == -1)
+    goto out;
   if (vd_commit_temp (tmp, filename, replace) == -1)
     goto out;
   r = 0;
@@ -254,8 +385,11 @@ vd_create (const char *filename, const char *format, uint64_t size,
 out:
   if (io)
     vd_io_close (io);
-  if (r == -1)
+  if (r == -1) {
     unlink (tmp);
+    txn_abort (&txn);
+  }
+  txn_free (&txn);
   vd_unregister_temp_file (tmp);
   free (tmp);
   return r;

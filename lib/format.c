@@ -12,6 +12,7 @@
 
 /* Probe order; raw last (it matches anything with the lowest score). */
 const struct vd_format_ops *const vd_formats[] = {
+  &vd_format_vmdk,
   &vd_format_raw,
   NULL,
 };
@@ -60,6 +61,20 @@ vd_format_create_opts (const char *format)
     return NULL;
   }
   return f->create_opts;
+}
+
+const char *
+vd_format_create_opt_default (const char *format, const char *name)
+{
+  const struct vd_format_ops *f = vd_find_format (format);
+  const char *const *d;
+
+  if (!f || !f->create_opt_defaults)
+    return NULL;
+  for (d = f->create_opt_defaults; d[0]; d += 2)
+    if (strcmp (d[0], name) == 0)
+      return d[1];
+  return NULL;
 }
 
 const struct vd_format_ops *

@@ -17,6 +17,12 @@ lib_libvd_la_SOURCES = \
 	lib/check.c \
 	lib/fmt-raw.c \
 	lib/convert.h \
-	lib/convert.c
+	lib/convert.c \
+	lib/vmdk.h \
+	lib/fmt-vmdk.c \
+	lib/vmdk-create.c \
+	lib/vmdk-descriptor.c \
+	lib/vmdk-header.c \
+	lib/vmdk-stream.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

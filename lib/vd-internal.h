@@ -126,6 +126,9 @@ struct vd_format_ops {
   int (*create) (struct vd_io *io, const char *filename, uint64_t size,
                  struct vd_opts *opts);
   const struct vd_create_opt_desc *create_opts;
+  /* Defaults qemu-img prints in its "Formatting ..." line for options the
+   * user did not give: { name, value, name, value, ..., NULL }, or NULL. */
+  const char *const *create_opt_defaults;
 
   int (*pread) (vd_image *img, void *buf, size_t count, uint64_t offset);
   int (*pwrite) (vd_image *img, const void *buf, size_t count, uint64_t offset);
@@ -177,6 +180,7 @@ struct vd_format_ops {
 };
 
 extern const struct vd_format_ops vd_format_raw;
+extern const struct vd_format_ops vd_format_vmdk;
 
 /* The driver list (format.c), NULL-terminated, in probe order. */
 extern const struct vd_format_ops *const vd_formats[];
@@ -232,6 +236,15 @@ void vd_unregister_temp_file (const char *path);
 /* Move a finished temporary file to FILENAME: with REPLACE an existing
  * file is replaced atomically, else an existing file is an error. */
 int vd_commit_temp (const char *tmpname, const char *filename, bool replace);
+
+/* For a format's create callback that writes files beside the main one
+ * (VMDK extents): create NAME (a final path) for writing.  Under vd_create
+ * it is written under a temporary name, renamed into place after the
+ * whole image is complete and before the main file, and removed if the
+ * create fails; an existing NAME is refused unless the create replaces
+ * files.  Under vd_create_io it is created directly (O_EXCL).  The driver
+ * closes the returned I/O before its create returns.  NULL on error. */
+struct vd_io *vd_create_extra_file (const char *name);
 
 /* For drivers' check ops: pass one problem line to res->report. */
 void vd_check_report (struct vd_check_result *res, const char *fmt, ...)

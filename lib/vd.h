@@ -85,6 +85,10 @@ const char *const *vd_format_names (void);
  * the error set if the format is unknown. */
 const struct vd_create_opt_desc *vd_format_create_opts (const char *format);
 bool vd_format_known (const char *format);
+/* The value qemu-img shows for create option NAME of FORMAT in its
+ * "Formatting ..." line when the user gives none (qemu's def_value_str),
+ * or NULL.  Borrowed. */
+const char *vd_format_create_opt_default (const char *format, const char *name);
 
 /* Probe a file's format by content.  Returns a static name, or NULL with
  * the error set.  Never follows names inside the file. */

@@ -45,6 +45,21 @@ tests_unit_test_convert_SOURCES = tests/unit/test-convert.c
 tests_unit_test_convert_CFLAGS = $(unit_cflags)
 tests_unit_test_convert_LDADD = $(unit_ldadd) -lpthread
 
+unit_tests += \
+	tests/unit/test-vmdk-descriptor \
+	tests/unit/test-fmt-vmdk \
+	tests/unit/test-vmdk-files
+tests_unit_test_vmdk_descriptor_SOURCES = tests/unit/test-vmdk-descriptor.c
+tests_unit_test_vmdk_descriptor_CFLAGS = $(unit_cflags)
+tests_unit_test_vmdk_descriptor_LDADD = $(unit_ldadd)
+tests_unit_test_fmt_vmdk_SOURCES = tests/unit/test-fmt-vmdk.c
+tests_unit_test_fmt_vmdk_CFLAGS = $(unit_cflags) $(ZLIB_CFLAGS)
+tests_unit_test_fmt_vmdk_LDADD = $(unit_ldadd) $(ZLIB_LIBS)
+tests_unit_test_vmdk_files_SOURCES = tests/unit/test-vmdk-files.c \
+	tests/unit/test-helpers.h
+tests_unit_test_vmdk_files_CFLAGS = $(unit_cflags)
+tests_unit_test_vmdk_files_LDADD = $(unit_ldadd)
+
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
 	tests/tools/check.sh \
@@ -56,16 +71,24 @@ tool_tests = \
 	tests/tools/style.sh \
 	tests/tools/convert.sh \
 	tests/tools/convert-errors.sh \
-	tests/tools/convert-signal.sh
+	tests/tools/convert-signal.sh \
+	tests/tools/vmdk-create.sh \
+	tests/tools/vmdk-hostile.sh
 TESTS += $(tool_tests)
 EXTRA_DIST += $(tool_tests)
 
 # ---- interop tests against qemu-img --------------------------------------
 interop_tests = \
 	tests/interop/raw-info.sh \
-	tests/interop/convert.sh
+	tests/interop/convert.sh \
+	tests/interop/vmdk.sh
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests)
+
+# vmdkio: drives libvd from the VMDK shell tests (write/read/zero/map).
+check_PROGRAMS += tests/interop/vmdkio
+tests_interop_vmdkio_SOURCES = tests/interop/vmdkio.c
+tests_interop_vmdkio_LDADD = lib/libvd.la
 
 # ---- fuzzing (clang -fsanitize=fuzzer; ./configure --enable-fuzzing) ----
 EXTRA_DIST += tests/fuzz/fuzz-image.c tests/fuzz/run-fuzz.sh
@@ -76,4 +99,11 @@ tests_fuzz_fuzz_image_SOURCES = tests/fuzz/fuzz-image.c
 tests_fuzz_fuzz_image_CFLAGS = $(fuzz_cflags)
 tests_fuzz_fuzz_image_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_image_LDADD = lib/libvd.la
+# The same harness with the format fixed: every input goes to the VMDK
+# driver, probed or not.
+noinst_PROGRAMS += tests/fuzz/fuzz-vmdk
+tests_fuzz_fuzz_vmdk_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vmdk_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vmdk"'
+tests_fuzz_fuzz_vmdk_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vmdk_LDADD = lib/libvd.la
 endif

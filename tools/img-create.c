@@ -21,6 +21,8 @@ print_formatting (const char *filename, const char *format, uint64_t size,
 
   printf ("Formatting '%s', fmt=%s", filename, format);
   for (; d && d->name; d++) {
+    bool given = false;
+
     if (strcmp (d->name, "size") == 0) {
       printf (" size=%" PRIu64, size);
       continue;
@@ -28,6 +30,7 @@ print_formatting (const char *filename, const char *format, uint64_t size,
     for (i = 0; i < opts->n; i++) {
       if (strcmp (opts->v[i].key, d->name) != 0)
         continue;
+      given = true;
       if (strcmp (d->type, "size") == 0) {
         uint64_t v;
         if (vd_parse_size (opts->v[i].value, &v) == 0) {
@@ -37,6 +40,10 @@ print_formatting (const char *filename, const char *format, uint64_t size,
       }
       printf (" %s=%s", d->name, opts->v[i].value);
     }
+    /* qemu shows an option's default when the user gave none. */
+    if (!given && vd_format_create_opt_default (format, d->name))
+      printf (" %s=%s", d->name,
+              vd_format_create_opt_default (format, d->name));
   }
   printf ("\n");
   fflush (stdout);

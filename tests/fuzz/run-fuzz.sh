@@ -18,6 +18,15 @@ if command -v qemu-img >/dev/null; then
     qemu-img create -q -f $f "$tmp/s.$f" 1M 2>/dev/null && cp "$tmp/s.$f" "$seeds/$f"
   done
 fi
+# VMDK seeds with grains in them (sparse, and a stream of compressed
+# grains), so the fuzzer starts inside the grain tables.
+if command -v qemu-img >/dev/null; then
+  { yes vdtools | head -c 150000; } > "$tmp/d.raw" && truncate -s 1M "$tmp/d.raw"
+  for sf in monolithicSparse streamOptimized; do
+    qemu-img convert -O vmdk -o subformat=$sf "$tmp/d.raw" "$tmp/s-$sf.vmdk" \
+      2>/dev/null && cp "$tmp/s-$sf.vmdk" "$seeds/vmdk-$sf"
+  done
+fi
 [ -d "$top_srcdir/tests/fuzz/seeds" ] && cp "$top_srcdir"/tests/fuzz/seeds/* "$seeds"/ 2>/dev/null
 
 for h in $harnesses; do
