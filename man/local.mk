@@ -1,6 +1,9 @@
 # Manual pages: written in POD, turned into section-1 pages by pod2man.
 
 man_pods = man/vd-img.pod
+if GUEST_TOOLS
+man_pods += man/vd-ls.pod man/vd-cat.pod
+endif
 man_MANS += $(man_pods:.pod=.1)
 EXTRA_DIST += $(man_pods)
 CLEANFILES += $(man_pods:.pod=.1)

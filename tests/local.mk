@@ -107,3 +107,44 @@ tests_fuzz_fuzz_vmdk_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vmdk"'
 tests_fuzz_fuzz_vmdk_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_vmdk_LDADD = lib/libvd.la
 endif
+
+# ---- rendering (tools/common/render.c) -----------------------------------
+unit_tests_render = tests/unit/test-render
+check_PROGRAMS += $(unit_tests_render)
+TESTS += $(unit_tests_render)
+tests_unit_test_render_SOURCES = tests/unit/test-render.c
+tests_unit_test_render_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
+tests_unit_test_render_LDADD = tools/common/libcommon.la $(unit_ldadd) \
+	$(JANSSON_LIBS)
+
+# ---- guest tools (libguestfs) ---------------------------------------------
+# Unit tests need no appliance; tests/tools/guest-*.sh launch none (they
+# run in every pass); tests/guest/*.sh launch the appliance on the fixture
+# guests of tests/fixtures/make-guests.sh and run in the main pass only.
+EXTRA_DIST += tests/fixtures/make-guests.sh tests/guest/guest-functions.sh \
+	tests/guest/test-node.xml tests/guest/linux-lR.expected \
+	tests/guest/linux-csv.expected
+if GUEST_TOOLS
+unit_tests_guest = tests/unit/test-libvirt-domain
+check_PROGRAMS += $(unit_tests_guest)
+TESTS += $(unit_tests_guest)
+tests_unit_test_libvirt_domain_SOURCES = tests/unit/test-libvirt-domain.c
+tests_unit_test_libvirt_domain_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
+tests_unit_test_libvirt_domain_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS)
+tests_unit_test_libvirt_domain_LDADD = inspect/libinspect.la $(unit_ldadd)
+endif
+
+guest_tool_tests = \
+	tests/tools/guest-errors.sh \
+	tests/tools/man-options-guest.sh
+TESTS += $(guest_tool_tests)
+EXTRA_DIST += $(guest_tool_tests)
+
+guest_tests = \
+	tests/guest/ls.sh \
+	tests/guest/ls-modes.sh \
+	tests/guest/lvm.sh \
+	tests/guest/cat.sh \
+	tests/guest/errors.sh
+TESTS += $(guest_tests)
+EXTRA_DIST += $(guest_tests)

@@ -5,7 +5,9 @@ noinst_LTLIBRARIES += tools/common/libcommon.la
 tools_common_libcommon_la_SOURCES = \
 	tools/common/common.h \
 	tools/common/progname.c \
-	tools/common/output.c
+	tools/common/output.c \
+	tools/common/render.h \
+	tools/common/render.c
 tools_common_libcommon_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_common_libcommon_la_LIBADD = $(JANSSON_LIBS)
 
@@ -20,3 +22,31 @@ tools_vd_img_SOURCES = \
 tools_vd_img_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 	$(LTLIBINTL)
+
+# The guest tools (libguestfs): vd-ls, vd-cat.  tools/common/guest*.c is
+# their shared option parser and guest opening, on inspect/.
+if GUEST_TOOLS
+guest_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
+guest_cflags = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(GUESTFS_CFLAGS)
+guest_ldadd = tools/common/libguest.la tools/common/libcommon.la \
+	inspect/libinspect.la lib/libvd.la $(GUESTFS_LIBS) $(JANSSON_LIBS) \
+	$(LTLIBINTL)
+
+noinst_LTLIBRARIES += tools/common/libguest.la
+tools_common_libguest_la_SOURCES = \
+	tools/common/guest.h \
+	tools/common/guest.c \
+	tools/common/guest-options.c
+tools_common_libguest_la_CPPFLAGS = $(guest_cppflags)
+tools_common_libguest_la_CFLAGS = $(guest_cflags)
+
+bin_PROGRAMS += tools/vd-ls tools/vd-cat
+tools_vd_ls_SOURCES = tools/vd-ls.c
+tools_vd_ls_CPPFLAGS = $(guest_cppflags)
+tools_vd_ls_CFLAGS = $(guest_cflags)
+tools_vd_ls_LDADD = $(guest_ldadd) -lm
+tools_vd_cat_SOURCES = tools/vd-cat.c
+tools_vd_cat_CPPFLAGS = $(guest_cppflags)
+tools_vd_cat_CFLAGS = $(guest_cflags)
+tools_vd_cat_LDADD = $(guest_ldadd)
+endif
