@@ -3,18 +3,12 @@
 # (non-zero status), says so on one line, and leaves neither DST nor a
 # temporary file; an existing DST keeps its content.
 . "$top_srcdir/tests/functions.sh"
-requires python3
 
 cd "$tmp"
 mkdir out
-# Data-heavy (every block non-zero) so the copy takes a while.
-python3 -c '
-with open("src.raw", "wb") as f:
-    f.truncate(256 << 20)
-    block = bytes(range(1, 256)) * 4112
-    for off in range(0, 256 << 20, 4 << 20):
-        f.seek(off); f.write(block[:1 << 20])
-'
+# Data-heavy (every byte non-zero, one 128 MiB extent) so that the copy
+# takes a while.
+head -c 128M /dev/zero | tr '\0' 'x' >src.raw
 head -c 4096 /dev/urandom >keep.expect
 
 for sig in INT TERM; do
@@ -22,17 +16,21 @@ for sig in INT TERM; do
     rm -f out/*
     [ $existing = yes ] && cp keep.expect out/dst.raw
     what="SIG$sig$( [ $existing = yes ] && echo ' over an existing target')"
-    # -t writeback: the copy ends with a flush, keeping the window open.
     # Not through the vd_img function: the signal must reach the process.
-    $VALGRIND_CMD "$VD_IMG_BIN" convert -t writeback src.raw out/dst.raw \
-      2>"$cap/err" &
+    $VALGRIND_CMD "$VD_IMG_BIN" convert src.raw out/dst.raw 2>"$cap/err" &
     pid=$!
+    # Run it in slices of a few milliseconds, frozen in between, until its
+    # temporary file shows: it cannot finish while we look.
+    kill -STOP $pid
     seen=no
-    for _ in $(seq 1000); do
+    for _ in $(seq 3000); do
+      kill -CONT $pid
+      sleep 0.002
+      kill -STOP $pid
       if ls -A out | grep -q vdtmp; then seen=yes; break; fi
-      sleep 0.01
+      # (the copy finished: the test below reports it)
+      [ "$(stat -c %s out/dst.raw 2>/dev/null)" = $((128 << 20)) ] && break
     done
-    kill -STOP $pid 2>/dev/null
     is "$what: the temporary file was seen while converting" "$seen" yes
     kill -$sig $pid
     kill -CONT $pid 2>/dev/null
