@@ -10,12 +10,18 @@
 
 #include "vd-internal.h"
 
-/* Probe order; raw last (it matches anything with the lowest score). */
+/* Probe order; raw last (it matches anything with the lowest score).
+ * One driver a line (clang-format would pack them). */
+/* clang-format off */
 const struct vd_format_ops *const vd_formats[] = {
   &vd_format_vmdk,
+  &vd_format_vdi,
+  &vd_format_vhdx,
+  &vd_format_vpc,
   &vd_format_raw,
   NULL,
 };
+/* clang-format on */
 
 const struct vd_format_ops *
 vd_find_format (const char *name)

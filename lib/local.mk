@@ -23,6 +23,13 @@ lib_libvd_la_SOURCES = \
 	lib/vmdk-create.c \
 	lib/vmdk-descriptor.c \
 	lib/vmdk-header.c \
-	lib/vmdk-stream.c
+	lib/vmdk-stream.c \
+	lib/fmt-vdi.c \
+	lib/fmt-vhdx.c \
+	lib/vhdx-log.c \
+	lib/vhdx.h \
+	lib/fmt-vpc.c \
+	lib/vhd-util.c \
+	lib/vhd-util.h
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

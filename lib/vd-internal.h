@@ -181,6 +181,9 @@ struct vd_format_ops {
 
 extern const struct vd_format_ops vd_format_raw;
 extern const struct vd_format_ops vd_format_vmdk;
+extern const struct vd_format_ops vd_format_vdi;
+extern const struct vd_format_ops vd_format_vhdx;
+extern const struct vd_format_ops vd_format_vpc;
 
 /* The driver list (format.c), NULL-terminated, in probe order. */
 extern const struct vd_format_ops *const vd_formats[];

@@ -60,6 +60,26 @@ tests_unit_test_vmdk_files_SOURCES = tests/unit/test-vmdk-files.c \
 tests_unit_test_vmdk_files_CFLAGS = $(unit_cflags)
 tests_unit_test_vmdk_files_LDADD = $(unit_ldadd)
 
+# vdi, vhdx and vpc drivers.
+vhd_unit_tests = \
+	tests/unit/test-fmt-vdi \
+	tests/unit/test-fmt-vhdx \
+	tests/unit/test-fmt-vpc
+check_PROGRAMS += $(vhd_unit_tests)
+TESTS += $(vhd_unit_tests)
+tests_unit_test_fmt_vdi_SOURCES = tests/unit/test-fmt-vdi.c \
+	tests/unit/test-vhd-helpers.h
+tests_unit_test_fmt_vdi_CFLAGS = $(unit_cflags)
+tests_unit_test_fmt_vdi_LDADD = $(unit_ldadd)
+tests_unit_test_fmt_vhdx_SOURCES = tests/unit/test-fmt-vhdx.c \
+	tests/unit/test-vhd-helpers.h
+tests_unit_test_fmt_vhdx_CFLAGS = $(unit_cflags)
+tests_unit_test_fmt_vhdx_LDADD = $(unit_ldadd)
+tests_unit_test_fmt_vpc_SOURCES = tests/unit/test-fmt-vpc.c \
+	tests/unit/test-vhd-helpers.h
+tests_unit_test_fmt_vpc_CFLAGS = $(unit_cflags)
+tests_unit_test_fmt_vpc_LDADD = $(unit_ldadd)
+
 # ---- tool tests (shell) --------------------------------------------------
 tool_tests = \
 	tests/tools/check.sh \
@@ -90,6 +110,17 @@ check_PROGRAMS += tests/interop/vmdkio
 tests_interop_vmdkio_SOURCES = tests/interop/vmdkio.c
 tests_interop_vmdkio_LDADD = lib/libvd.la
 
+# vdi, vhdx and vpc (VHD): vhdio drives libvd from the shell tests.
+check_PROGRAMS += tests/interop/vhdio
+tests_interop_vhdio_SOURCES = tests/interop/vhdio.c
+tests_interop_vhdio_LDADD = lib/libvd.la
+vhd_interop_tests = \
+	tests/interop/vdi.sh \
+	tests/interop/vhdx.sh \
+	tests/interop/vpc.sh
+TESTS += $(vhd_interop_tests)
+EXTRA_DIST += $(vhd_interop_tests) tests/interop/vhd-functions.sh
+
 # ---- fuzzing (clang -fsanitize=fuzzer; ./configure --enable-fuzzing) ----
 EXTRA_DIST += tests/fuzz/fuzz-image.c tests/fuzz/run-fuzz.sh
 if FUZZING
@@ -106,6 +137,20 @@ tests_fuzz_fuzz_vmdk_SOURCES = tests/fuzz/fuzz-image.c
 tests_fuzz_fuzz_vmdk_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vmdk"'
 tests_fuzz_fuzz_vmdk_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_vmdk_LDADD = lib/libvd.la
+
+noinst_PROGRAMS += tests/fuzz/fuzz-vdi tests/fuzz/fuzz-vhdx tests/fuzz/fuzz-vpc
+tests_fuzz_fuzz_vdi_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vdi_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vdi"'
+tests_fuzz_fuzz_vdi_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vdi_LDADD = lib/libvd.la
+tests_fuzz_fuzz_vhdx_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vhdx_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vhdx"'
+tests_fuzz_fuzz_vhdx_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vhdx_LDADD = lib/libvd.la
+tests_fuzz_fuzz_vpc_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_vpc_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vpc"'
+tests_fuzz_fuzz_vpc_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_vpc_LDADD = lib/libvd.la
 endif
 
 # ---- rendering (tools/common/render.c) -----------------------------------

@@ -27,6 +27,19 @@ if command -v qemu-img >/dev/null; then
       2>/dev/null && cp "$tmp/s-$sf.vmdk" "$seeds/vmdk-$sf"
   done
 fi
+# vdi, vhdx and vpc images with a block of data, made through libvd.
+if [ -x "$top_builddir/tests/interop/vhdio" ]; then
+  for f in vdi vhdx:block_size=1M vpc vpc:subformat=fixed; do
+    n=$(echo "$f" | tr ':=,' '---')
+    vd_img create -q -f "${f%%:*}" -o "$(echo "$f:" | cut -d: -f2)" "$tmp/$n" 2M &&
+      "$top_builddir/tests/interop/vhdio" "$tmp/$n" write 4096 8k 0x5a &&
+      cp "$tmp/$n" "$seeds/$n"
+  done
+  # A VHDX whose last change is still in its log (the log parser).
+  vd_img create -q -f vhdx -o block_size=1M "$tmp/vhdx-log" 2M &&
+    "$top_builddir/tests/interop/vhdio" "$tmp/vhdx-log" write 0 4k 1 crash &&
+    cp "$tmp/vhdx-log" "$seeds/vhdx-log"
+fi
 [ -d "$top_srcdir/tests/fuzz/seeds" ] && cp "$top_srcdir"/tests/fuzz/seeds/* "$seeds"/ 2>/dev/null
 
 for h in $harnesses; do
@@ -34,8 +47,11 @@ for h in $harnesses; do
   corpus="$tmp/corpus-$name"
   mkdir -p "$corpus"
   cp "$seeds"/* "$corpus"/ 2>/dev/null
+  maxlen=1048576
+  # A VHDX's regions start at 1 MiB steps: the smallest with data is 5 MiB.
+  [ "$name" = fuzz-vhdx ] && maxlen=5242880
   if "$h" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
-      -malloc_limit_mb=512 -max_len=1048576 -print_final_stats=1 \
+      -malloc_limit_mb=512 -max_len=$maxlen -print_final_stats=1 \
       -artifact_prefix="$tmp/" "$corpus" >"$tmp/$name.log" 2>&1; then
     ok "$name ran $secs s clean ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$tmp/$name.log" | grep -o '[0-9]*$') runs)"
   else
