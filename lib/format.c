@@ -14,6 +14,7 @@
  * One driver a line (clang-format would pack them). */
 /* clang-format off */
 const struct vd_format_ops *const vd_formats[] = {
+  &vd_format_qcow2,
   &vd_format_vmdk,
   &vd_format_vdi,
   &vd_format_vhdx,

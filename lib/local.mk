@@ -30,6 +30,15 @@ lib_libvd_la_SOURCES = \
 	lib/vhdx.h \
 	lib/fmt-vpc.c \
 	lib/vhd-util.c \
-	lib/vhd-util.h
+	lib/vhd-util.h \
+	lib/qcow2.h \
+	lib/fmt-qcow2.c \
+	lib/qcow2-cache.c \
+	lib/qcow2-check.c \
+	lib/qcow2-cluster.c \
+	lib/qcow2-compress.c \
+	lib/qcow2-create.c \
+	lib/qcow2-refcount.c \
+	lib/qcow2-snapshot.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

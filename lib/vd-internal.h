@@ -180,6 +180,7 @@ struct vd_format_ops {
 };
 
 extern const struct vd_format_ops vd_format_raw;
+extern const struct vd_format_ops vd_format_qcow2;
 extern const struct vd_format_ops vd_format_vmdk;
 extern const struct vd_format_ops vd_format_vdi;
 extern const struct vd_format_ops vd_format_vhdx;

@@ -25,7 +25,8 @@ unit_tests = \
 	tests/unit/test-io \
 	tests/unit/test-fmt-raw \
 	tests/unit/test-format \
-	tests/unit/test-convert
+	tests/unit/test-convert \
+	tests/unit/test-qcow2
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -44,6 +45,9 @@ tests_unit_test_format_LDADD = $(unit_ldadd)
 tests_unit_test_convert_SOURCES = tests/unit/test-convert.c
 tests_unit_test_convert_CFLAGS = $(unit_cflags)
 tests_unit_test_convert_LDADD = $(unit_ldadd) -lpthread
+tests_unit_test_qcow2_SOURCES = tests/unit/test-qcow2.c
+tests_unit_test_qcow2_CFLAGS = $(unit_cflags)
+tests_unit_test_qcow2_LDADD = $(unit_ldadd)
 
 unit_tests += \
 	tests/unit/test-vmdk-descriptor \
@@ -93,7 +97,8 @@ tool_tests = \
 	tests/tools/convert-errors.sh \
 	tests/tools/convert-signal.sh \
 	tests/tools/vmdk-create.sh \
-	tests/tools/vmdk-hostile.sh
+	tests/tools/vmdk-hostile.sh \
+	tests/tools/qcow2-corrupt.sh
 TESTS += $(tool_tests)
 EXTRA_DIST += $(tool_tests)
 
@@ -101,9 +106,18 @@ EXTRA_DIST += $(tool_tests)
 interop_tests = \
 	tests/interop/raw-info.sh \
 	tests/interop/convert.sh \
-	tests/interop/vmdk.sh
+	tests/interop/vmdk.sh \
+	tests/interop/qcow2-write.sh \
+	tests/interop/qcow2-read.sh \
+	tests/interop/qcow2-create.sh \
+	tests/interop/qcow2-info.sh
 TESTS += $(interop_tests)
-EXTRA_DIST += $(interop_tests)
+EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
+
+# vdio: drives libvd from the shell tests (as qemu-io drives qemu).
+check_PROGRAMS += tests/interop/vdio
+tests_interop_vdio_SOURCES = tests/interop/vdio.c
+tests_interop_vdio_LDADD = lib/libvd.la
 
 # vmdkio: drives libvd from the VMDK shell tests (write/read/zero/map).
 check_PROGRAMS += tests/interop/vmdkio
@@ -151,6 +165,13 @@ tests_fuzz_fuzz_vpc_SOURCES = tests/fuzz/fuzz-image.c
 tests_fuzz_fuzz_vpc_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"vpc"'
 tests_fuzz_fuzz_vpc_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_vpc_LDADD = lib/libvd.la
+
+# The same harness held to qcow2 (no probing: every input is a qcow2).
+noinst_PROGRAMS += tests/fuzz/fuzz-qcow2
+tests_fuzz_fuzz_qcow2_SOURCES = tests/fuzz/fuzz-image.c
+tests_fuzz_fuzz_qcow2_CFLAGS = $(fuzz_cflags) -DFUZZ_FORMAT='"qcow2"'
+tests_fuzz_fuzz_qcow2_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_qcow2_LDADD = lib/libvd.la
 endif
 
 # ---- rendering (tools/common/render.c) -----------------------------------

@@ -82,7 +82,7 @@ print_snapshot_table (const struct vd_info *info)
     localtime_r (&t, &tm);
     strftime (date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
     snprintf (clock, sizeof clock,
-              "%04" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%03" PRIu64,
+              "%02" PRIu64 ":%02" PRIu64 ":%02" PRIu64 ".%03" PRIu64,
               secs / 3600, (secs / 60) % 60, secs % 60,
               (s->vm_clock_nsec / 1000000) % 1000);
     if (s->icount != UINT64_MAX)

@@ -40,6 +40,18 @@ if [ -x "$top_builddir/tests/interop/vhdio" ]; then
     "$top_builddir/tests/interop/vhdio" "$tmp/vhdx-log" write 0 4k 1 crash &&
     cp "$tmp/vhdx-log" "$seeds/vhdx-log"
 fi
+# qcow2 with data: small clusters, compressed and zero clusters, a
+# snapshot, extended L2 entries, a backing file name.
+if command -v qemu-io >/dev/null; then
+  qemu-img create -q -f qcow2 -o cluster_size=512 "$tmp/d.qcow2" 256k &&
+  qemu-io -c 'write -P 1 0 8k' -c 'write -c -P 2 64k 4k' -c 'write -z 100k 4k' \
+    "$tmp/d.qcow2" >/dev/null && qemu-img snapshot -c s "$tmp/d.qcow2" &&
+  cp "$tmp/d.qcow2" "$seeds/qcow2-data"
+  qemu-img create -q -f qcow2 -o extended_l2=on,cluster_size=16k,compression_type=zstd \
+    -b d.qcow2 -F qcow2 "$tmp/e.qcow2" 256k &&
+  qemu-io -c 'write -P 3 2k 3k' -c 'write -c -P 4 32k 16k' "$tmp/e.qcow2" >/dev/null &&
+  cp "$tmp/e.qcow2" "$seeds/qcow2-extl2"
+fi
 [ -d "$top_srcdir/tests/fuzz/seeds" ] && cp "$top_srcdir"/tests/fuzz/seeds/* "$seeds"/ 2>/dev/null
 
 for h in $harnesses; do

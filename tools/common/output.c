@@ -77,12 +77,49 @@ json_qemu_order (json_t *j)
   }
 }
 
+/* qemu's pretty printer: as jansson's with an indent of 4, except that
+ * an empty list or dictionary still opens a line ("[\n    ]"). */
+static int
+dump_qemu (FILE *fp, json_t *j, int level)
+{
+  if (json_is_object (j) || json_is_array (j)) {
+    bool obj = json_is_object (j);
+    size_t i = 0;
+    const char *key;
+    json_t *v;
+
+    fputs (obj ? "{" : "[", fp);
+    if (obj) {
+      json_object_foreach (j, key, v)
+      {
+        json_t *k = json_string (key);
+        fprintf (fp, "%s\n%*s", i++ ? "," : "", (level + 1) * 4, "");
+        if (!k || json_dumpf (k, fp, JSON_ENCODE_ANY | JSON_ENSURE_ASCII) == -1)
+          return -1;
+        json_decref (k);
+        fputs (": ", fp);
+        if (dump_qemu (fp, v, level + 1) == -1)
+          return -1;
+      }
+    }
+    else {
+      json_array_foreach (j, i, v)
+      {
+        fprintf (fp, "%s\n%*s", i ? "," : "", (level + 1) * 4, "");
+        if (dump_qemu (fp, v, level + 1) == -1)
+          return -1;
+      }
+    }
+    fprintf (fp, "\n%*s%s", level * 4, "", obj ? "}" : "]");
+    return 0;
+  }
+  return json_dumpf (j, fp, JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
+}
+
 int
 json_print_qemu (FILE *fp, json_t *j)
 {
-  if (json_dumpf (j, fp,
-                  JSON_INDENT (4) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII)
-      == -1)
+  if (dump_qemu (fp, j, 0) == -1)
     return -1;
   fputc ('\n', fp);
   return 0;
