@@ -761,6 +761,77 @@ test_compress_refused_by_a_format_that_cannot (void **state)
   free (d);
 }
 
+/* The real qcow2 driver behind convert -c on two threads: clusters that
+ * shrink are stored compressed, the one that does not is stored as it
+ * is, zero clusters are left unallocated, and everything reads back. */
+static void
+test_compressed_into_qcow2 (void **state)
+{
+  size_t size = 4 * MiB + FAKE_CLUSTER, nonzero, i, n = size / FAKE_CLUSTER;
+  size_t compressed = 0, plain = 0, unalloc = 0, zero_clusters = 0;
+  uint8_t *d = make_cluster_source (size, &nonzero);
+  uint8_t *back = malloc (size);
+  struct vd_io *io = vd_io_mem_new ("dst.qcow2", NULL, 0, 64 * MiB, false);
+  struct vd_opts o = { 0 };
+  struct vd_convert_params p = params (true);
+  struct vd_extent e;
+  uint32_t x = 99;
+  vd_image *src, *dst;
+  size_t olen;
+
+  (void) state;
+  assert_non_null (back);
+  assert_non_null (io);
+  /* Cluster 4 (data) becomes random bytes: it does not compress. */
+  for (i = 0; i < FAKE_CLUSTER; i++) {
+    x = x * 1103515245 + 12345;
+    d[4 * FAKE_CLUSTER + i] = (uint8_t) (x >> 16);
+  }
+  src = open_source (d, size);
+  assert_int_equal (vd_opts_parse (&o, "cluster_size=65536"), 0);
+  assert_int_equal (vd_create_io (io, "dst.qcow2", "qcow2", size, &o), 0);
+  vd_opts_free (&o);
+  dst = vd_open_io (io, "dst.qcow2", "qcow2", VD_OPEN_RDWR);
+  assert_non_null (dst);
+  assert_non_null (dst->fmt->compress);
+  p.threads = 2;
+  p.flags = VD_CONVERT_COMPRESS | VD_CONVERT_OUT_OF_ORDER;
+  assert_int_equal (vd_convert_images (&src, 1, dst, &p), 0);
+  assert_int_equal (vd_pread (dst, back, size, 0), 0);
+  assert_memory_equal (back, d, size);
+  for (i = 0; i < n; i++) {
+    assert_int_equal (vd_block_status (dst, i * FAKE_CLUSTER, FAKE_CLUSTER, &e),
+                      0);
+    assert_int_equal (e.length, FAKE_CLUSTER);
+    if (!(e.flags & VD_EXT_ALLOCATED))
+      unalloc++;
+    else if (e.flags & VD_EXT_OFFSET_VALID)
+      plain++;
+    else
+      compressed++;
+    if (vd_is_zero (d + i * FAKE_CLUSTER, FAKE_CLUSTER))
+      zero_clusters++;
+  }
+  assert_int_equal (unalloc, zero_clusters);
+  assert_int_equal (plain, 1);
+  assert_int_equal (compressed, nonzero - 1);
+
+  /* The split interface refuses what pwrite_compressed refuses. */
+  olen = 0;
+  assert_int_equal (dst->fmt->compress (dst, d, FAKE_CLUSTER, 512, back, &olen),
+                    -1);
+  assert_int_equal (vd_errno (), EINVAL);
+  assert_int_equal (
+      dst->fmt->pwrite_precompressed (dst, d, FAKE_CLUSTER, 0, d, FAKE_CLUSTER),
+      -1);
+  assert_int_equal (vd_errno (), EINVAL);
+  assert_true (dst->fmt->compress_bound (dst, FAKE_CLUSTER) < FAKE_CLUSTER);
+  vd_close (src);
+  vd_close (dst);
+  free (back);
+  free (d);
+}
+
 static int
 teardown_all (void **state)
 {
@@ -789,6 +860,7 @@ main (void)
     cmocka_unit_test (test_sequential_target_gets_increasing_writes),
     cmocka_unit_test (test_compressed_write_error_stops_the_pipeline),
     cmocka_unit_test (test_compress_refused_by_a_format_that_cannot),
+    cmocka_unit_test (test_compressed_into_qcow2),
   };
 
   return cmocka_run_group_tests (tests, NULL, teardown_all);
