@@ -215,6 +215,24 @@ fi
 if has vmdk; then
   roundtrip vmdk
   roundtrip vmdk -o subformat=streamOptimized
+  # -B into vmdk (a VMDK backing file, as VMDK requires).
+  if has qcow2; then
+    qemu-img convert -f raw -O vmdk a.raw base.vmdk
+    qemu-img create -q -f qcow2 -b base.vmdk -F vmdk over.qcow2
+    qemu-io -f qcow2 -c 'write -P 0x5a 1M 64k' -c 'write -P 0x77 23M 1M' \
+      over.qcow2 >/dev/null
+    vd_img convert -O vmdk -B base.vmdk -F vmdk over.qcow2 keep.vmdk
+    qemu-img convert -O vmdk -B base.vmdk -F vmdk over.qcow2 keep-q.vmdk
+    check "-B into vmdk: qemu-img check" qemu-img check -q keep.vmdk
+    is "-B into vmdk: the new image names its backing file" \
+      "$(qemu-img info --output=json keep.vmdk | jq -r '."backing-filename"')" base.vmdk
+    check "-B into vmdk: reads the same as the source" \
+      qemu-img compare -q over.qcow2 keep.vmdk
+    is "-B into vmdk: allocates what qemu-img's does" \
+      "$(qemu-img map --output=json keep.vmdk | jq -c '[.[] | {start, length, depth, zero, data}]')" \
+      "$(qemu-img map --output=json keep-q.vmdk | jq -c '[.[] | {start, length, depth, zero, data}]')"
+    rm -f base.vmdk over.qcow2 keep.vmdk keep-q.vmdk
+  fi
 fi
 
 if has vdi; then
