@@ -834,17 +834,13 @@ q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* A compressed write is one whole cluster, or the image's last partial
+ * cluster. */
 static int
-q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
-                      uint64_t offset)
+check_compressed_range (vd_image *img, size_t count, uint64_t offset)
 {
   struct qcow2 *s = img->priv;
   uint64_t cs = s->cluster_size;
-  CLEANUP_FREE uint8_t *pad = NULL;
-  CLEANUP_FREE uint8_t *out = NULL;
-  const uint8_t *in = buf;
-  int64_t clen;
-  int r;
 
   if (!IS_ALIGNED (offset, cs) || count > cs
       || (count < cs && offset + count != img->size)) {
@@ -854,6 +850,34 @@ q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
                   img->filename, (uint64_t) count, offset);
     return -1;
   }
+  return 0;
+}
+
+/* As qemu: a cluster that does not shrink is stored as it is, so the
+ * compressed form is at most one byte short of a cluster. */
+static size_t
+q2_compress_bound (vd_image *img, size_t count)
+{
+  struct qcow2 *s = img->priv;
+
+  (void) count;
+  return s->cluster_size - 1;
+}
+
+/* Thread-safe: reads only the compression type, fixed at open; the
+ * compression contexts are per thread. */
+static int
+q2_compress (vd_image *img, const void *buf, size_t count, uint64_t offset,
+             void *out, size_t *outlen)
+{
+  struct qcow2 *s = img->priv;
+  uint64_t cs = s->cluster_size;
+  CLEANUP_FREE uint8_t *pad = NULL;
+  const uint8_t *in = buf;
+  int64_t clen;
+
+  if (check_compressed_range (img, count, offset) == -1)
+    return -1;
   if (count < cs) {
     pad = vd_calloc (1, cs);
     if (!pad)
@@ -861,24 +885,54 @@ q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
     memcpy (pad, buf, count);
     in = pad;
   }
-  /* Compress before taking the lock: callers may compress in parallel.
-   * As qemu: a cluster that does not shrink is stored as it is. */
-  out = vd_malloc (cs);
-  if (!out)
-    return -1;
   clen = qcow2_compress (s->compression, out, cs - 1, in, cs);
   if (clen == -1)
     return -1;
+  *outlen = clen;
+  return 0;
+}
+
+static int
+q2_pwrite_precompressed (vd_image *img, const void *buf, size_t count,
+                         uint64_t offset, const void *data, size_t len)
+{
+  struct qcow2 *s = img->priv;
+  int r;
+
+  if (check_compressed_range (img, count, offset) == -1)
+    return -1;
+  if (len >= s->cluster_size) {
+    vd_set_error (EINVAL,
+                  _ ("%s: a compressed cluster of %zu bytes does not fit "
+                     "in a %" PRIu32 "-byte cluster"),
+                  img->filename, len, s->cluster_size);
+    return -1;
+  }
   pthread_mutex_lock (&s->lock);
   r = qcow2_begin_write (s);
   if (r == 0) {
-    if (clen == 0)
-      r = qcow2_write (s, in, count, offset);
+    if (len == 0)
+      r = qcow2_write (s, buf, count, offset);
     else
-      r = qcow2_write_compressed (s, offset, out, clen);
+      r = qcow2_write_compressed (s, offset, data, len);
   }
   pthread_mutex_unlock (&s->lock);
   return r;
+}
+
+/* Compress before taking the lock: callers may compress in parallel. */
+static int
+q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
+                      uint64_t offset)
+{
+  struct qcow2 *s = img->priv;
+  CLEANUP_FREE uint8_t *out = NULL;
+  size_t clen = 0;
+
+  out = vd_malloc (s->cluster_size);
+  if (!out || q2_compress (img, buf, count, offset, out, &clen) == -1)
+    return -1;
+  return q2_pwrite_precompressed (img, buf, count, offset, out, clen);
 }
 
 /* ---- info ------------------------------------------------------------ */
@@ -1018,4 +1072,7 @@ const struct vd_format_ops vd_format_qcow2 = {
   .block_status = q2_block_status,
   .info = q2_info,
   .pwrite_compressed = q2_pwrite_compressed,
+  .compress_bound = q2_compress_bound,
+  .compress = q2_compress,
+  .pwrite_precompressed = q2_pwrite_precompressed,
 };

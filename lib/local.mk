@@ -16,6 +16,8 @@ lib_libvd_la_SOURCES = \
 	lib/create.c \
 	lib/check.c \
 	lib/fmt-raw.c \
+	lib/convert.h \
+	lib/convert.c \
 	lib/vmdk.h \
 	lib/fmt-vmdk.c \
 	lib/vmdk-create.c \

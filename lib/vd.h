@@ -304,6 +304,59 @@ int vd_create (const char *filename, const char *format, uint64_t size,
  * SIGTERM handler before exiting, so an interrupted run leaves nothing. */
 void vd_remove_temp_files (void);
 
+/* ---- convert --------------------------------------------------------- */
+
+/* Progress of a long operation: DONE of TOTAL units of work (bytes of
+ * data to copy, not of the virtual size).  Called on the thread that
+ * called the operation. */
+typedef void (*vd_progress_fn) (void *opaque, uint64_t done, uint64_t total);
+
+enum {
+  VD_CONVERT_COMPRESS = 1 << 0,       /* -c: write compressed clusters */
+  VD_CONVERT_NO_CREATE = 1 << 1,      /* -n: write the existing target in
+                                         place */
+  VD_CONVERT_TARGET_IS_ZERO = 1 << 2, /* --target-is-zero (needs NO_CREATE) */
+  VD_CONVERT_NO_SPARSE = 1 << 3,      /* -S 0: write zeros too (fully
+                                         allocated target) */
+  VD_CONVERT_OUT_OF_ORDER = 1 << 4,   /* -W: clusters may be written in the
+                                         order they are ready */
+  VD_CONVERT_FLUSH = 1 << 5,          /* flush the target to disk at the end
+                                         (any -t but unsafe) */
+};
+
+struct vd_convert_request {
+  const char *const *sources; /* NR_SOURCES file names, concatenated */
+  size_t nr_sources;
+  const char *source_format;   /* NULL: probe each source */
+  unsigned source_flags;       /* VD_OPEN_NO_LOCK, VD_OPEN_UNSAFE_PATHS,
+                                  VD_OPEN_PROBE_RAW_BACKING */
+  const char *target;          /* the file to write */
+  const char *target_format;   /* NULL: raw */
+  struct vd_opts *target_opts; /* create options (-o), or NULL; not
+                                  modified */
+  const char *backing;         /* -B: the new image's backing file; ranges
+                                  the source's top layer does not allocate
+                                  are left to it */
+  const char *backing_format;  /* -F */
+  uint64_t sparse_size;        /* -S: zero blocks of this size inside data
+                                  are left sparse; 0: 4 KiB */
+  unsigned threads;            /* -m: at most this many threads (0: one per
+                                  processor) */
+  unsigned flags;              /* VD_CONVERT_* */
+  vd_progress_fn progress;     /* or NULL */
+  void *progress_opaque;
+};
+
+/* Convert: read the sources (their backing chains flattened, unless
+ * BACKING is given) and write them, one after the other, into TARGET.
+ * Ranges that read as zeros are never read; zero blocks in data are left
+ * sparse.  A new target is written under a temporary name in its folder
+ * and renamed over TARGET only when complete: on failure (or a signal, see
+ * vd_remove_temp_files) nothing is left behind and an existing TARGET is
+ * untouched.  Memory use is bounded (a few tens of MiB) whatever the
+ * sizes.  Returns 0 or -1 with the error set. */
+int vd_convert (const struct vd_convert_request *req);
+
 #ifdef __cplusplus
 }
 #endif

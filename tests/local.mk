@@ -25,6 +25,7 @@ unit_tests = \
 	tests/unit/test-io \
 	tests/unit/test-fmt-raw \
 	tests/unit/test-format \
+	tests/unit/test-convert \
 	tests/unit/test-qcow2
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -41,6 +42,9 @@ tests_unit_test_fmt_raw_LDADD = $(unit_ldadd)
 tests_unit_test_format_SOURCES = tests/unit/test-format.c
 tests_unit_test_format_CFLAGS = $(unit_cflags)
 tests_unit_test_format_LDADD = $(unit_ldadd)
+tests_unit_test_convert_SOURCES = tests/unit/test-convert.c
+tests_unit_test_convert_CFLAGS = $(unit_cflags)
+tests_unit_test_convert_LDADD = $(unit_ldadd) -lpthread
 tests_unit_test_qcow2_SOURCES = tests/unit/test-qcow2.c
 tests_unit_test_qcow2_CFLAGS = $(unit_cflags)
 tests_unit_test_qcow2_LDADD = $(unit_ldadd)
@@ -89,6 +93,9 @@ tool_tests = \
 	tests/tools/help.sh \
 	tests/tools/man-options.sh \
 	tests/tools/style.sh \
+	tests/tools/convert.sh \
+	tests/tools/convert-errors.sh \
+	tests/tools/convert-signal.sh \
 	tests/tools/vmdk-create.sh \
 	tests/tools/vmdk-hostile.sh \
 	tests/tools/qcow2-corrupt.sh
@@ -98,6 +105,7 @@ EXTRA_DIST += $(tool_tests)
 # ---- interop tests against qemu-img --------------------------------------
 interop_tests = \
 	tests/interop/raw-info.sh \
+	tests/interop/convert.sh \
 	tests/interop/vmdk.sh \
 	tests/interop/qcow2-write.sh \
 	tests/interop/qcow2-read.sh \

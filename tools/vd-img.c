@@ -30,6 +30,11 @@ static const struct subcommand subcommands[] = {
   { "info", cmd_info,
     "info [-f FMT] [--output=human|json] [--backing-chain] [-U] FILE",
     N_ ("show facts about a disk image") },
+  { "convert", cmd_convert,
+    "convert [-f FMT] [-O OUTFMT] [-o OPTIONS] [-B BACKING [-F FMT]] [-c] "
+    "[-p] [-q] [-n] [-S SIZE] [-m N] [-W] [--target-is-zero] [-t CACHE] "
+    "[-T SRC_CACHE] [-U] SRC... DST",
+    N_ ("copy images into one image of any format") },
   { NULL, NULL, NULL, NULL },
 };
 
