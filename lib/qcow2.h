@@ -208,6 +208,7 @@ struct qcow2 {
 
   bool write_started; /* autoclear cleared, dirty bit set if lazy */
   bool marked_dirty;  /* we set the dirty bit and clear it at close */
+  bool for_check;     /* opened by check: leave a dirty image to it */
 
   /* Compressed clusters: input and output buffers and the last cluster
    * decompressed (reads of a compressed cluster in pieces). */
@@ -355,8 +356,13 @@ void qcow2_free_snapshots (struct qcow2 *s);
  * has *N entries; caller frees it. */
 int qcow2_count_refs (struct qcow2 *s, bool with_rt, uint32_t **map,
                       uint64_t *n);
+
+/* ---- qcow2-repair.c -------------------------------------------------- */
+
 /* Make every refcount match the references (the dirty bit's repair). */
 int qcow2_repair_refcounts (struct qcow2 *s);
+/* The driver's check op (qemu-img check's definitions). */
+int qcow2_check (vd_image *img, struct vd_check_result *res, unsigned fix);
 /* Set one cluster's refcount (creating its block if needed). */
 int qcow2_set_refcount (struct qcow2 *s, uint64_t cluster, uint64_t value);
 
