@@ -1019,4 +1019,7 @@ const struct vd_format_ops vd_format_qcow2 = {
   .info = q2_info,
   .pwrite_compressed = q2_pwrite_compressed,
   .check = qcow2_check,
+  .snapshot_create = qcow2_snapshot_create,
+  .snapshot_apply = qcow2_snapshot_apply,
+  .snapshot_delete = qcow2_snapshot_delete,
 };

@@ -132,6 +132,8 @@ struct qcow2_snapshot {
   uint64_t vm_state_size;
   uint64_t disk_size;
   uint64_t icount; /* UINT64_MAX if not recorded */
+  uint8_t *extra;  /* the extra data as on disk (kept when rewriting) */
+  uint32_t extra_size;
 };
 
 enum qcow2_ctype {
@@ -271,6 +273,8 @@ int64_t qcow2_alloc_bytes (struct qcow2 *s, uint64_t size);
 int qcow2_free_entry (struct qcow2 *s, uint64_t l2e, bool punch);
 int qcow2_free_clusters (struct qcow2 *s, uint64_t offset, uint64_t bytes,
                          bool punch);
+/* Add one reference to each cluster of [offset, offset+bytes). */
+int qcow2_incref_clusters (struct qcow2 *s, uint64_t offset, uint64_t bytes);
 /* Write dirty refcount table entries (after their blocks). */
 int qcow2_write_rt_dirty (struct qcow2 *s);
 /* Compressed descriptor → host offset and byte length. */
@@ -347,6 +351,10 @@ void qcow2_decompress_free (struct qcow2 *s);
 
 int qcow2_read_snapshots (struct qcow2 *s);
 void qcow2_free_snapshots (struct qcow2 *s);
+/* The driver's snapshot ops (qemu-img snapshot -c / -a / -d). */
+int qcow2_snapshot_create (vd_image *img, const char *name);
+int qcow2_snapshot_apply (vd_image *img, const char *name);
+int qcow2_snapshot_delete (vd_image *img, const char *name, const char *id);
 
 /* ---- qcow2-check.c --------------------------------------------------- */
 

@@ -30,6 +30,10 @@ static const struct subcommand subcommands[] = {
   { "info", cmd_info,
     "info [-f FMT] [--output=human|json] [--backing-chain] [-U] FILE",
     N_ ("show facts about a disk image") },
+  { "snapshot", cmd_snapshot,
+    "snapshot [-q] [-f FMT] [-U] [-l [--output=human|json] | -c NAME | "
+    "-a NAME | -d NAME [--id ID] | --id ID] FILE",
+    N_ ("list, create, apply or delete internal snapshots") },
   { NULL, NULL, NULL, NULL },
 };
 
