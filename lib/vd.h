@@ -106,7 +106,7 @@ enum {
   VD_OPEN_PROBE_RAW_BACKING = 1 << 3, /* allow an unrecorded backing
                                          format to be probed as raw */
   VD_OPEN_NO_LOCK = 1 << 4,           /* take no image lock (qemu-img -U) */
-  VD_OPEN_CHECK = 1 << 12, /* opened by check: no repair at open */
+  VD_OPEN_CHECK = 1 << 12,            /* opened by check: no repair at open */
 };
 
 /* Open FILENAME with FORMAT (NULL: probe by content).  backing_format, if
