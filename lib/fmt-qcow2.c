@@ -509,7 +509,7 @@ qcow2_state_open (struct qcow2 *s, struct vd_io *io, const char *name,
     /* Not closed cleanly with lazy refcounts: the refcounts may be
      * wrong.  Rebuild them from the tables before writing, as qemu
      * does. */
-    if (s->h.incompat & QCOW2_INCOMPAT_DIRTY) {
+    if ((s->h.incompat & QCOW2_INCOMPAT_DIRTY) && !s->for_check) {
       if (qcow2_repair_refcounts (s) == -1) {
         vd_set_error (vd_errno (),
                       _ ("%s: the image was not closed cleanly and its "
@@ -572,8 +572,8 @@ q2_open (vd_image *img, unsigned flags)
 {
   struct qcow2 *s = img->priv;
 
-  (void) flags;
   s->img = img;
+  s->for_check = (flags & VD_OPEN_CHECK) != 0;
   if (qcow2_state_open (s, img->io, img->filename, img->readonly) == -1)
     goto fail;
   img->size = s->h.size;
@@ -1075,4 +1075,8 @@ const struct vd_format_ops vd_format_qcow2 = {
   .compress_bound = q2_compress_bound,
   .compress = q2_compress,
   .pwrite_precompressed = q2_pwrite_precompressed,
+  .check = qcow2_check,
+  .snapshot_create = qcow2_snapshot_create,
+  .snapshot_apply = qcow2_snapshot_apply,
+  .snapshot_delete = qcow2_snapshot_delete,
 };

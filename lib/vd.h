@@ -106,6 +106,7 @@ enum {
   VD_OPEN_PROBE_RAW_BACKING = 1 << 3, /* allow an unrecorded backing
                                          format to be probed as raw */
   VD_OPEN_NO_LOCK = 1 << 4,           /* take no image lock (qemu-img -U) */
+  VD_OPEN_CHECK = 1 << 12,            /* opened by check: no repair at open */
 };
 
 /* Open FILENAME with FORMAT (NULL: probe by content).  backing_format, if
@@ -283,6 +284,18 @@ enum {
  * -1 with the error set; errno ENOTSUP when the format has no check.  The
  * caller zeroes *res and may set report/opaque first. */
 int vd_check (vd_image *img, struct vd_check_result *res, unsigned fix);
+
+/* ---- internal snapshots ---------------------------------------------- */
+
+/* Create a snapshot tagged NAME of the image's current state (the ID is
+ * the next free number); apply the snapshot whose ID, else tag, is NAME;
+ * delete the first snapshot whose tag is NAME and (if not NULL) whose ID
+ * is ID (NAME NULL: by ID only).  The image must be open read-write.
+ * Returns 0 or -1 (errno ENOENT: no such snapshot; ENOTSUP: the format
+ * has no internal snapshots).  List them with vd_get_info. */
+int vd_snapshot_create (vd_image *img, const char *name);
+int vd_snapshot_apply (vd_image *img, const char *name);
+int vd_snapshot_delete (vd_image *img, const char *name, const char *id);
 
 /* ---- create ---------------------------------------------------------- */
 

@@ -110,7 +110,10 @@ interop_tests = \
 	tests/interop/qcow2-write.sh \
 	tests/interop/qcow2-read.sh \
 	tests/interop/qcow2-create.sh \
-	tests/interop/qcow2-info.sh
+	tests/interop/qcow2-info.sh \
+	tests/interop/qcow2-check.sh \
+	tests/interop/qcow2-snapshot.sh \
+	tests/interop/qcow2-crash.sh
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
 

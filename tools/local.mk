@@ -18,7 +18,8 @@ tools_vd_img_SOURCES = \
 	tools/img-check.c \
 	tools/img-create.c \
 	tools/img-info.c \
-	tools/img-convert.c
+	tools/img-convert.c \
+	tools/img-snapshot.c
 tools_vd_img_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 	$(LTLIBINTL)

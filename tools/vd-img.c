@@ -35,6 +35,10 @@ static const struct subcommand subcommands[] = {
     "[-p] [-q] [-n] [-S SIZE] [-m N] [-W] [--target-is-zero] [-t CACHE] "
     "[-T SRC_CACHE] [-U] SRC... DST",
     N_ ("copy images into one image of any format") },
+  { "snapshot", cmd_snapshot,
+    "snapshot [-q] [-f FMT] [-U] [-l [--output=human|json] | -c NAME | "
+    "-a NAME | -d NAME [--id ID] | --id ID] FILE",
+    N_ ("list, create, apply or delete internal snapshots") },
   { NULL, NULL, NULL, NULL },
 };
 

@@ -28,5 +28,9 @@ int cmd_check (int argc, char **argv);
 int cmd_create (int argc, char **argv);
 int cmd_info (int argc, char **argv);
 int cmd_convert (int argc, char **argv);
+int cmd_snapshot (int argc, char **argv);
+
+/* The "Snapshot list:" table of qemu-img info and snapshot -l. */
+void img_print_snapshot_table (const struct vd_info *info);
 
 #endif /* VD_IMG_H */
