@@ -17,7 +17,10 @@ tools_vd_img_SOURCES = \
 	tools/vd-img.c \
 	tools/img-check.c \
 	tools/img-create.c \
-	tools/img-info.c
+	tools/img-info.c \
+	tools/img-chain.h \
+	tools/img-chain.c \
+	tools/img-map.c
 tools_vd_img_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 	$(LTLIBINTL)

@@ -30,6 +30,10 @@ static const struct subcommand subcommands[] = {
   { "info", cmd_info,
     "info [-f FMT] [--output=human|json] [--backing-chain] [-U] FILE",
     N_ ("show facts about a disk image") },
+  { "map", cmd_map,
+    "map [-f FMT] [--start-offset=OFFSET] [--max-length=LEN] "
+    "[--output=human|json] [-U] FILE",
+    N_ ("show where an image's data lies, layer by layer") },
   { NULL, NULL, NULL, NULL },
 };
 

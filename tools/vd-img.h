@@ -27,5 +27,6 @@ void img_subcommand_usage (const char *name);
 int cmd_check (int argc, char **argv);
 int cmd_create (int argc, char **argv);
 int cmd_info (int argc, char **argv);
+int cmd_map (int argc, char **argv);
 
 #endif /* VD_IMG_H */
