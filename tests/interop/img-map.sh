@@ -34,8 +34,11 @@ qemu-io -c 'write -P 9 7M 1M' vd.qcow2 >/dev/null
 for f in base.qcow2 top.qcow2 top2.qcow2 r.raw pm.qcow2 cmp.qcow2 zal.qcow2 \
          orb.qcow2 empty.qcow2 vd.qcow2 "$tmp/top.qcow2"; do
   for o in human json; do
-    a=$(vd_img map --output=$o "$f" 2>&1; echo "rc=$?")
-    b=$(qemu-img map --output=$o "$f" 2>&1; echo "rc=$?")
+    # stdout, then stderr without the program name, then the status.
+    a=$(vd_img map --output=$o "$f" 2>"$cap/e1"; echo "rc=$?"
+        sed 's/^vd-img: //' "$cap/e1")
+    b=$(qemu-img map --output=$o "$f" 2>"$cap/e2"; echo "rc=$?"
+        sed 's/^qemu-img: //' "$cap/e2")
     is "map --output=$o as qemu-img on $(basename "$f")" "$a" "$b"
   done
 done
