@@ -23,6 +23,9 @@ static const struct subcommand subcommands[] = {
     "check [-q] [-f FMT] [--output=human|json] [-r leaks|all] [-T CACHE] "
     "[-U] FILE",
     N_ ("check an image for errors (and repair them)") },
+  { "compare", cmd_compare,
+    "compare [-f FMT] [-F FMT] [-T CACHE] [-p] [-q] [-s] [-U] FILE1 FILE2",
+    N_ ("compare the contents of two images") },
   { "create", cmd_create,
     "create [-q] [-f FMT] [-b BACKING [-F BACKING_FMT]] [-u] [-o OPTIONS] "
     "[--force] FILE [SIZE]",

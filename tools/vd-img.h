@@ -28,5 +28,6 @@ int cmd_check (int argc, char **argv);
 int cmd_create (int argc, char **argv);
 int cmd_info (int argc, char **argv);
 int cmd_map (int argc, char **argv);
+int cmd_compare (int argc, char **argv);
 
 #endif /* VD_IMG_H */
