@@ -206,6 +206,11 @@ struct qcow2 {
   char *backing_name; /* as recorded, or NULL */
   char *backing_format;
 
+  /* Data clusters that are holes in the file are reported as zeros only
+   * when the image looks preallocated (qemu's heuristic), so block
+   * status matches qemu-img map. */
+  bool prealloc_checked, prealloc;
+
   bool write_started; /* autoclear cleared, dirty bit set if lazy */
   bool marked_dirty;  /* we set the dirty bit and clear it at close */
 

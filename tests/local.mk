@@ -109,7 +109,8 @@ EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
 # vd-img's backing-chain and sizing subcommands against qemu-img.
 chain_interop_tests = \
 	tests/interop/img-map.sh \
-	tests/interop/img-compare.sh
+	tests/interop/img-compare.sh \
+	tests/interop/img-measure.sh
 TESTS += $(chain_interop_tests)
 EXTRA_DIST += $(chain_interop_tests)
 

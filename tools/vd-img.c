@@ -33,6 +33,10 @@ static const struct subcommand subcommands[] = {
   { "info", cmd_info,
     "info [-f FMT] [--output=human|json] [--backing-chain] [-U] FILE",
     N_ ("show facts about a disk image") },
+  { "measure", cmd_measure,
+    "measure [--output=human|json] [-O FMT] [-o OPTIONS] "
+    "[--size SIZE | [-f FMT] [-U] FILE]",
+    N_ ("tell how large a new image must be") },
   { "map", cmd_map,
     "map [-f FMT] [--start-offset=OFFSET] [--max-length=LEN] "
     "[--output=human|json] [-U] FILE",

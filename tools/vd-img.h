@@ -29,5 +29,6 @@ int cmd_create (int argc, char **argv);
 int cmd_info (int argc, char **argv);
 int cmd_map (int argc, char **argv);
 int cmd_compare (int argc, char **argv);
+int cmd_measure (int argc, char **argv);
 
 #endif /* VD_IMG_H */

@@ -11,7 +11,8 @@ qemu-img create -q -f qcow2 base.qcow2 10M
 qemu-io -c 'write -P 1 0 1M' -c 'write -z 2M 1M' -c 'write -P 2 4M 64k' \
   base.qcow2 >/dev/null
 qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 top.qcow2 12M
-qemu-io -c 'write -P 3 512k 1M' -c 'write -z 4M 32k' top.qcow2 >/dev/null
+qemu-io -c 'write -P 3 512k 1M' -c 'write -z 4M 32k' -c 'write -P 3 7M 4k' \
+  top.qcow2 >/dev/null
 qemu-img create -q -f qcow2 -b top.qcow2 -F qcow2 -o cluster_size=4k \
   top2.qcow2
 qemu-io -c 'write -P 4 3M 8k' top2.qcow2 >/dev/null
