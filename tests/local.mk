@@ -110,7 +110,8 @@ EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
 chain_interop_tests = \
 	tests/interop/img-map.sh \
 	tests/interop/img-compare.sh \
-	tests/interop/img-measure.sh
+	tests/interop/img-measure.sh \
+	tests/interop/img-resize.sh
 TESTS += $(chain_interop_tests)
 EXTRA_DIST += $(chain_interop_tests)
 

@@ -22,7 +22,8 @@ tools_vd_img_SOURCES = \
 	tools/img-chain.c \
 	tools/img-map.c \
 	tools/img-compare.c \
-	tools/img-measure.c
+	tools/img-measure.c \
+	tools/img-resize.c
 tools_vd_img_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 	$(LTLIBINTL)

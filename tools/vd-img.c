@@ -41,6 +41,10 @@ static const struct subcommand subcommands[] = {
     "map [-f FMT] [--start-offset=OFFSET] [--max-length=LEN] "
     "[--output=human|json] [-U] FILE",
     N_ ("show where an image's data lies, layer by layer") },
+  { "resize", cmd_resize,
+    "resize [-f FMT] [--preallocation=PREALLOC] [-q] [--shrink] FILE "
+    "[+|-]SIZE",
+    N_ ("change the virtual size of an image") },
   { NULL, NULL, NULL, NULL },
 };
 

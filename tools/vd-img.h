@@ -30,5 +30,6 @@ int cmd_info (int argc, char **argv);
 int cmd_map (int argc, char **argv);
 int cmd_compare (int argc, char **argv);
 int cmd_measure (int argc, char **argv);
+int cmd_resize (int argc, char **argv);
 
 #endif /* VD_IMG_H */
