@@ -1049,4 +1049,7 @@ const struct vd_format_ops vd_format_qcow2 = {
   .block_status = q2_block_status,
   .info = q2_info,
   .pwrite_compressed = q2_pwrite_compressed,
+  .amend = qcow2_amend,
+  .set_backing = qcow2_set_backing,
+  .make_empty = qcow2_make_empty,
 };

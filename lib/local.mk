@@ -37,6 +37,8 @@ lib_libvd_la_SOURCES = \
 	lib/qcow2-compress.c \
 	lib/qcow2-create.c \
 	lib/qcow2-refcount.c \
-	lib/qcow2-snapshot.c
+	lib/qcow2-snapshot.c \
+	lib/qcow2-amend.c \
+	lib/chain.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

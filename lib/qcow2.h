@@ -378,6 +378,12 @@ int qcow2_write_header (struct qcow2 *s);
  * sets the dirty bit with lazy refcounts. */
 int qcow2_begin_write (struct qcow2 *s);
 
+/* ---- qcow2-amend.c --------------------------------------------------- */
+
+int qcow2_set_backing (vd_image *img, const char *name, const char *format);
+int qcow2_amend (vd_image *img, struct vd_opts *opts);
+int qcow2_make_empty (vd_image *img);
+
 int qcow2_create (struct vd_io *io, const char *filename, uint64_t size,
                   struct vd_opts *opts);
 extern const struct vd_create_opt_desc qcow2_create_opts[];

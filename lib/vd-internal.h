@@ -163,6 +163,9 @@ struct vd_format_ops {
   /* Rewrite the recorded backing file name and format (rebase, commit);
    * NULL name removes the backing file. */
   int (*set_backing) (vd_image *img, const char *name, const char *format);
+  /* Make every range unallocated, so it reads from the backing file
+   * (commit).  NULL: not supported. */
+  int (*make_empty) (vd_image *img);
 };
 
 extern const struct vd_format_ops vd_format_raw;

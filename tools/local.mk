@@ -23,7 +23,10 @@ tools_vd_img_SOURCES = \
 	tools/img-map.c \
 	tools/img-compare.c \
 	tools/img-measure.c \
-	tools/img-resize.c
+	tools/img-resize.c \
+	tools/img-amend.c \
+	tools/img-commit.c \
+	tools/img-rebase.c
 tools_vd_img_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 	$(LTLIBINTL)

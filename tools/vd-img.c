@@ -19,10 +19,16 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+  { "amend", cmd_amend,
+    "amend [-p] [-q] [-f FMT] [-t CACHE] [--force] -o OPTIONS FILE",
+    N_ ("change the format options of an existing image") },
   { "check", cmd_check,
     "check [-q] [-f FMT] [--output=human|json] [-r leaks|all] [-T CACHE] "
     "[-U] FILE",
     N_ ("check an image for errors (and repair them)") },
+  { "commit", cmd_commit,
+    "commit [-q] [-f FMT] [-t CACHE] [-b BASE] [-d] [-p] FILE",
+    N_ ("write an overlay's changes into its backing file") },
   { "compare", cmd_compare,
     "compare [-f FMT] [-F FMT] [-T CACHE] [-p] [-q] [-s] [-U] FILE1 FILE2",
     N_ ("compare the contents of two images") },
@@ -41,6 +47,10 @@ static const struct subcommand subcommands[] = {
     "map [-f FMT] [--start-offset=OFFSET] [--max-length=LEN] "
     "[--output=human|json] [-U] FILE",
     N_ ("show where an image's data lies, layer by layer") },
+  { "rebase", cmd_rebase,
+    "rebase [-U] [-q] [-f FMT] [-t CACHE] [-T CACHE] [-p] [-u] -b BACKING "
+    "[-F BACKING_FMT] FILE",
+    N_ ("change the backing file of an image") },
   { "resize", cmd_resize,
     "resize [-f FMT] [--preallocation=PREALLOC] [-q] [--shrink] FILE "
     "[+|-]SIZE",

@@ -31,5 +31,8 @@ int cmd_map (int argc, char **argv);
 int cmd_compare (int argc, char **argv);
 int cmd_measure (int argc, char **argv);
 int cmd_resize (int argc, char **argv);
+int cmd_amend (int argc, char **argv);
+int cmd_commit (int argc, char **argv);
+int cmd_rebase (int argc, char **argv);
 
 #endif /* VD_IMG_H */
