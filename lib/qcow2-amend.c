@@ -446,7 +446,10 @@ qcow2_amend (vd_image *img, struct vd_opts *opts)
                              "or greater)"));
     return -1;
   }
-  if (version < 3 && lazy) {
+  if (version < 3 && lazy
+      && lazy
+             != (s->h.version >= 3
+                 && (s->h.compat & QCOW2_COMPAT_LAZY_REFCOUNTS))) {
     vd_set_error (EINVAL, _ ("Lazy refcounts only supported with "
                              "compatibility level 1.1 and above (use "
                              "compat=1.1 or greater)"));
@@ -476,7 +479,7 @@ qcow2_amend (vd_image *img, struct vd_opts *opts)
     if (q2_set_backing_locked (s, n && *n ? n : NULL, f) == -1)
       return -1;
   }
-  if (s->h.version >= 3
+  if (s->h.version >= 3 && version >= 3
       && lazy != ((s->h.compat & QCOW2_COMPAT_LAZY_REFCOUNTS) != 0)) {
     struct qcow2_header nh;
 

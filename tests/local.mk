@@ -111,7 +111,9 @@ chain_interop_tests = \
 	tests/interop/img-map.sh \
 	tests/interop/img-compare.sh \
 	tests/interop/img-measure.sh \
-	tests/interop/img-resize.sh
+	tests/interop/img-resize.sh \
+	tests/interop/img-commit-rebase.sh \
+	tests/interop/img-amend.sh
 TESTS += $(chain_interop_tests)
 EXTRA_DIST += $(chain_interop_tests)
 
