@@ -113,7 +113,8 @@ chain_interop_tests = \
 	tests/interop/img-measure.sh \
 	tests/interop/img-resize.sh \
 	tests/interop/img-commit-rebase.sh \
-	tests/interop/img-amend.sh
+	tests/interop/img-amend.sh \
+	tests/interop/img-workflow.sh
 TESTS += $(chain_interop_tests)
 EXTRA_DIST += $(chain_interop_tests)
 
