@@ -789,6 +789,28 @@ q2_truncate (vd_image *img, uint64_t size, unsigned flags)
   return r;
 }
 
+/* Does the image look preallocated: clearly more clusters in use than the
+ * file has allocated on the host?  (qemu's test, so that holes inside
+ * data clusters are reported as zeros exactly when qemu reports them.) */
+static int
+detect_prealloc (struct qcow2 *s)
+{
+  int64_t len = vd_io_size (s->io), real = vd_io_allocated_size (s->io);
+  uint64_t i, end, count = 0, threshold, real_clusters, rc;
+
+  if (len < 0 || real < 0)
+    return 0;
+  real_clusters = (uint64_t) real / s->cluster_size;
+  threshold = MAX (real_clusters * 10 / 9, real_clusters + 2);
+  end = DIV_ROUND_UP ((uint64_t) len, s->cluster_size);
+  for (i = 0; i < end && count < threshold; i++) {
+    if (qcow2_get_refcount (s, i, &rc) == -1)
+      return -1;
+    count += rc != 0;
+  }
+  return count >= threshold;
+}
+
 static int
 q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
                  struct vd_extent *ext)
@@ -799,6 +821,14 @@ q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
 
   pthread_mutex_lock (&s->lock);
   r = qcow2_map (s, offset, length, &m);
+  if (r == 0 && m.type == QCOW2_CT_DATA && !s->prealloc_checked) {
+    r = detect_prealloc (s);
+    if (r >= 0) {
+      s->prealloc = r == 1;
+      s->prealloc_checked = true;
+      r = 0;
+    }
+  }
   pthread_mutex_unlock (&s->lock);
   if (r == -1)
     return -1;
@@ -822,7 +852,8 @@ q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
     ext->host_file = img->filename;
     /* A preallocated cluster that is a hole in the file reads as zeros
      * (qemu reports it so too). */
-    if (vd_io_extent (s->io, m.host, m.len, &is_data, &len) == 0) {
+    if (s->prealloc
+        && vd_io_extent (s->io, m.host, m.len, &is_data, &len) == 0) {
       ext->length = len;
       if (!is_data)
         ext->flags |= VD_EXT_ZERO;
@@ -1079,4 +1110,7 @@ const struct vd_format_ops vd_format_qcow2 = {
   .snapshot_create = qcow2_snapshot_create,
   .snapshot_apply = qcow2_snapshot_apply,
   .snapshot_delete = qcow2_snapshot_delete,
+  .amend = qcow2_amend,
+  .set_backing = qcow2_set_backing,
+  .make_empty = qcow2_make_empty,
 };

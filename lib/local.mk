@@ -42,6 +42,8 @@ lib_libvd_la_SOURCES = \
 	lib/qcow2-refcount.c \
 	lib/qcow2-repair.c \
 	lib/qcow2-snapshot.c \
-	lib/qcow2-snapshot-ops.c
+	lib/qcow2-snapshot-ops.c \
+	lib/qcow2-amend.c \
+	lib/chain.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

@@ -208,6 +208,11 @@ struct qcow2 {
   char *backing_name; /* as recorded, or NULL */
   char *backing_format;
 
+  /* Data clusters that are holes in the file are reported as zeros only
+   * when the image looks preallocated (qemu's heuristic), so block
+   * status matches qemu-img map. */
+  bool prealloc_checked, prealloc;
+
   bool write_started; /* autoclear cleared, dirty bit set if lazy */
   bool marked_dirty;  /* we set the dirty bit and clear it at close */
   bool for_check;     /* opened by check: leave a dirty image to it */
@@ -386,6 +391,12 @@ int qcow2_write_header (struct qcow2 *s);
 /* Called before the first change to the image: clears autoclear bits,
  * sets the dirty bit with lazy refcounts. */
 int qcow2_begin_write (struct qcow2 *s);
+
+/* ---- qcow2-amend.c --------------------------------------------------- */
+
+int qcow2_set_backing (vd_image *img, const char *name, const char *format);
+int qcow2_amend (vd_image *img, struct vd_opts *opts);
+int qcow2_make_empty (vd_image *img);
 
 int qcow2_create (struct vd_io *io, const char *filename, uint64_t size,
                   struct vd_opts *opts);

@@ -177,6 +177,9 @@ struct vd_format_ops {
                    uint64_t offset, void *out, size_t *outlen);
   int (*pwrite_precompressed) (vd_image *img, const void *buf, size_t count,
                                uint64_t offset, const void *data, size_t len);
+  /* Make every range unallocated, so it reads from the backing file
+   * (commit).  NULL: not supported. */
+  int (*make_empty) (vd_image *img);
 };
 
 extern const struct vd_format_ops vd_format_raw;

@@ -148,6 +148,20 @@ int vd_flush (vd_image *img);
 enum { VD_TRUNCATE_SHRINK = 1 << 0 };
 int vd_truncate (vd_image *img, uint64_t size, unsigned flags);
 
+/* Record NAME (NULL: none) and FORMAT as the image's backing file, as
+ * rebase and commit do.  The backing chain opened with the image is
+ * not changed (reopen to follow the new name).  -1 with ENOTSUP if the
+ * format cannot. */
+int vd_set_backing (vd_image *img, const char *name, const char *format);
+/* Change options of an existing image (qemu-img amend: for qcow2
+ * compat, refcount_bits, lazy_refcounts, backing_file, backing_fmt).
+ * Every option must be used.  -1 with ENOTSUP if the format cannot. */
+int vd_amend (vd_image *img, struct vd_opts *opts);
+/* Make the image allocate nothing, so every range reads from its backing
+ * file again (commit empties the overlay so).  -1 with ENOTSUP if the
+ * format cannot. */
+int vd_make_empty (vd_image *img);
+
 /* Write whole clusters compressed (formats that can: qcow2, vmdk
  * streamOptimized).  OFFSET must be cluster aligned and COUNT one cluster
  * (or the rest of the image).  -1 with ENOTSUP if the format cannot. */

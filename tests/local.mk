@@ -117,6 +117,18 @@ interop_tests = \
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
 
+# vd-img's backing-chain and sizing subcommands against qemu-img.
+chain_interop_tests = \
+	tests/interop/img-map.sh \
+	tests/interop/img-compare.sh \
+	tests/interop/img-measure.sh \
+	tests/interop/img-resize.sh \
+	tests/interop/img-commit-rebase.sh \
+	tests/interop/img-amend.sh \
+	tests/interop/img-workflow.sh
+TESTS += $(chain_interop_tests)
+EXTRA_DIST += $(chain_interop_tests)
+
 # vdio: drives libvd from the shell tests (as qemu-io drives qemu).
 check_PROGRAMS += tests/interop/vdio
 tests_interop_vdio_SOURCES = tests/interop/vdio.c

@@ -19,7 +19,16 @@ tools_vd_img_SOURCES = \
 	tools/img-create.c \
 	tools/img-info.c \
 	tools/img-convert.c \
-	tools/img-snapshot.c
+	tools/img-snapshot.c \
+	tools/img-chain.h \
+	tools/img-chain.c \
+	tools/img-map.c \
+	tools/img-compare.c \
+	tools/img-measure.c \
+	tools/img-resize.c \
+	tools/img-amend.c \
+	tools/img-commit.c \
+	tools/img-rebase.c
 tools_vd_img_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 	$(LTLIBINTL)
