@@ -1,7 +1,8 @@
 /* vd-edit's -e language (edit-expr.h): sed-style s/REGEX/REPLACEMENT/FLAGS,
  * parsed here into a POSIX extended regex (regcomp) and a list of
  * replacement pieces, then applied line by line with REG_STARTEND so lines
- * need no copying and may hold NUL bytes (--binary).
+ * may hold NUL bytes (--binary).  Each line is still handed to regexec
+ * NUL-terminated: some regexec wrappers (ASan's) read up to a NUL.
  */
 #include <config.h>
 
@@ -511,6 +512,7 @@ edit_script_apply (const struct edit_script *s, const char *in, size_t len,
                    char **out_ret, size_t *outlen, bool *changed)
 {
   struct buf out = { NULL, 0, 0 }, a = { NULL, 0, 0 }, b = { NULL, 0, 0 };
+  struct buf ln = { NULL, 0, 0 };
   const char *p = in, *end = in + len;
 
   /* At least one byte, so *OUT is never NULL. */
@@ -526,14 +528,20 @@ edit_script_apply (const struct edit_script *s, const char *in, size_t len,
     if (nl && nl > p && nl[-1] == '\r')
       body_end = nl - 1;
     cur_len = (size_t) (body_end - p);
+    ln.len = 0;
+    if (buf_add (&ln, p, cur_len) == -1 || buf_add (&ln, "", 1) == -1)
+      goto fail;
+    cur = ln.p;
     /* Each expression reads the previous one's output. */
     for (i = 0; i < s->n; i++) {
       struct buf *dst = cur == a.p ? &b : &a;
 
       dst->len = 0;
-      if (expr_apply (s->v[i], cur, cur_len, dst) == -1)
+      if (expr_apply (s->v[i], cur, cur_len, dst) == -1
+          || buf_add (dst, "", 1) == -1)
         goto fail;
-      cur = dst->p ? dst->p : "";
+      dst->len--; /* the NUL stays after the data */
+      cur = dst->p;
       cur_len = dst->len;
     }
     if (buf_add (&out, cur, cur_len) == -1
@@ -544,6 +552,7 @@ edit_script_apply (const struct edit_script *s, const char *in, size_t len,
   }
   free (a.p);
   free (b.p);
+  free (ln.p);
   *changed = out.len != len || memcmp (out.p, in, len) != 0;
   *out_ret = out.p;
   *outlen = out.len;
@@ -552,6 +561,7 @@ edit_script_apply (const struct edit_script *s, const char *in, size_t len,
 fail:
   free (a.p);
   free (b.p);
+  free (ln.p);
   free (out.p);
   return -1;
 }
