@@ -99,8 +99,7 @@ inspect_handle_close (guestfs_h *g)
 }
 
 int
-inspect_add_disk (guestfs_h *g, const char *filename, const char *format,
-                  bool readonly)
+inspect_check_disk (const char *filename, bool readonly)
 {
   struct stat st;
   int fd;
@@ -132,7 +131,18 @@ inspect_add_disk (guestfs_h *g, const char *filename, const char *format,
     vd_set_error (EINVAL, _ ("%s: is empty, not a disk image"), filename);
     return -1;
   }
+  /* Writing under a running VM (or any other writer) corrupts the disk. */
+  if (!readonly && inspect_check_disk_unlocked (filename) == -1)
+    return -1;
+  return 0;
+}
 
+int
+inspect_add_disk (guestfs_h *g, const char *filename, const char *format,
+                  bool readonly)
+{
+  if (inspect_check_disk (filename, readonly) == -1)
+    return -1;
   if (guestfs_add_drive_opts (
           g, filename, GUESTFS_ADD_DRIVE_OPTS_READONLY, readonly ? 1 : 0,
           format ? GUESTFS_ADD_DRIVE_OPTS_FORMAT : -1, format, -1)

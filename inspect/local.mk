@@ -7,8 +7,11 @@ inspect_libinspect_la_SOURCES = \
 	inspect/inspect.h \
 	inspect/inspect-internal.h \
 	inspect/handle.c \
+	inspect/disk-lock.c \
 	inspect/libvirt-domain.c \
-	inspect/mount.c
+	inspect/libvirt-domains.c \
+	inspect/mount.c \
+	inspect/os.c
 inspect_libinspect_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 inspect_libinspect_la_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \
 	$(LIBVIRT_CFLAGS) $(LIBXML2_CFLAGS)

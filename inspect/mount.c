@@ -201,12 +201,47 @@ mountpoint_cmp (const void *a, const void *b)
 }
 
 int
+inspect_mount_root (guestfs_h *g, const char *root, bool readonly)
+{
+  CLEANUP_STRINGS char **mps = NULL;
+  size_t nmps, i;
+
+  /* A hash of mountpoint -> device pairs. */
+  mps = guestfs_inspect_get_mountpoints (g, root);
+  if (!mps)
+    return inspect_gerror (g, root);
+  nmps = count_strings (mps) / 2;
+  qsort (mps, nmps, 2 * sizeof (char *), mountpoint_cmp);
+  for (i = 0; i < nmps; i++) {
+    const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
+    int r;
+
+    if (readonly)
+      r = guestfs_mount_ro (g, dev, mp);
+    else
+      r = guestfs_mount (g, dev, mp);
+    if (r == 0)
+      continue;
+    if (strcmp (mp, "/") == 0) {
+      vd_set_error (guestfs_last_errno (g),
+                    _ ("cannot mount the guest's root filesystem %s: %s"), dev,
+                    guestfs_last_error (g));
+      return -1;
+    }
+    /* A stale fstab line must not stop us reading the rest. */
+    inspect_warn (_ ("%s (%s in the guest's fstab) could not be mounted: %s"),
+                  dev, mp, guestfs_last_error (g));
+  }
+  return 0;
+}
+
+int
 inspect_mount_os (guestfs_h *g, bool readonly, char **root_ret)
 {
-  CLEANUP_STRINGS char **roots = NULL, **mps = NULL;
+  CLEANUP_STRINGS char **roots = NULL;
   const char *root;
   char found[1024];
-  size_t nroots, nmps, i;
+  size_t nroots, i;
 
   roots = guestfs_inspect_os (g);
   if (!roots)
@@ -238,33 +273,8 @@ inspect_mount_os (guestfs_h *g, bool readonly, char **root_ret)
     return -1;
   }
   root = roots[0];
-
-  /* A hash of mountpoint -> device pairs. */
-  mps = guestfs_inspect_get_mountpoints (g, root);
-  if (!mps)
-    return inspect_gerror (g, root);
-  nmps = count_strings (mps) / 2;
-  qsort (mps, nmps, 2 * sizeof (char *), mountpoint_cmp);
-  for (i = 0; i < nmps; i++) {
-    const char *mp = mps[2 * i], *dev = mps[2 * i + 1];
-    int r;
-
-    if (readonly)
-      r = guestfs_mount_ro (g, dev, mp);
-    else
-      r = guestfs_mount (g, dev, mp);
-    if (r == 0)
-      continue;
-    if (strcmp (mp, "/") == 0) {
-      vd_set_error (guestfs_last_errno (g),
-                    _ ("cannot mount the guest's root filesystem %s: %s"), dev,
-                    guestfs_last_error (g));
-      return -1;
-    }
-    /* A stale fstab line must not stop us reading the rest. */
-    inspect_warn (_ ("%s (%s in the guest's fstab) could not be mounted: %s"),
-                  dev, mp, guestfs_last_error (g));
-  }
+  if (inspect_mount_root (g, root, readonly) == -1)
+    return -1;
   if (root_ret) {
     *root_ret = strdup (root);
     if (!*root_ret) {

@@ -509,7 +509,7 @@ qcow2_state_open (struct qcow2 *s, struct vd_io *io, const char *name,
     /* Not closed cleanly with lazy refcounts: the refcounts may be
      * wrong.  Rebuild them from the tables before writing, as qemu
      * does. */
-    if (s->h.incompat & QCOW2_INCOMPAT_DIRTY) {
+    if ((s->h.incompat & QCOW2_INCOMPAT_DIRTY) && !s->for_check) {
       if (qcow2_repair_refcounts (s) == -1) {
         vd_set_error (vd_errno (),
                       _ ("%s: the image was not closed cleanly and its "
@@ -572,8 +572,8 @@ q2_open (vd_image *img, unsigned flags)
 {
   struct qcow2 *s = img->priv;
 
-  (void) flags;
   s->img = img;
+  s->for_check = (flags & VD_OPEN_CHECK) != 0;
   if (qcow2_state_open (s, img->io, img->filename, img->readonly) == -1)
     goto fail;
   img->size = s->h.size;
@@ -789,6 +789,28 @@ q2_truncate (vd_image *img, uint64_t size, unsigned flags)
   return r;
 }
 
+/* Does the image look preallocated: clearly more clusters in use than the
+ * file has allocated on the host?  (qemu's test, so that holes inside
+ * data clusters are reported as zeros exactly when qemu reports them.) */
+static int
+detect_prealloc (struct qcow2 *s)
+{
+  int64_t len = vd_io_size (s->io), real = vd_io_allocated_size (s->io);
+  uint64_t i, end, count = 0, threshold, real_clusters, rc;
+
+  if (len < 0 || real < 0)
+    return 0;
+  real_clusters = (uint64_t) real / s->cluster_size;
+  threshold = MAX (real_clusters * 10 / 9, real_clusters + 2);
+  end = DIV_ROUND_UP ((uint64_t) len, s->cluster_size);
+  for (i = 0; i < end && count < threshold; i++) {
+    if (qcow2_get_refcount (s, i, &rc) == -1)
+      return -1;
+    count += rc != 0;
+  }
+  return count >= threshold;
+}
+
 static int
 q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
                  struct vd_extent *ext)
@@ -799,6 +821,14 @@ q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
 
   pthread_mutex_lock (&s->lock);
   r = qcow2_map (s, offset, length, &m);
+  if (r == 0 && m.type == QCOW2_CT_DATA && !s->prealloc_checked) {
+    r = detect_prealloc (s);
+    if (r >= 0) {
+      s->prealloc = r == 1;
+      s->prealloc_checked = true;
+      r = 0;
+    }
+  }
   pthread_mutex_unlock (&s->lock);
   if (r == -1)
     return -1;
@@ -822,7 +852,8 @@ q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
     ext->host_file = img->filename;
     /* A preallocated cluster that is a hole in the file reads as zeros
      * (qemu reports it so too). */
-    if (vd_io_extent (s->io, m.host, m.len, &is_data, &len) == 0) {
+    if (s->prealloc
+        && vd_io_extent (s->io, m.host, m.len, &is_data, &len) == 0) {
       ext->length = len;
       if (!is_data)
         ext->flags |= VD_EXT_ZERO;
@@ -834,17 +865,13 @@ q2_block_status (vd_image *img, uint64_t offset, uint64_t length,
   return 0;
 }
 
+/* A compressed write is one whole cluster, or the image's last partial
+ * cluster. */
 static int
-q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
-                      uint64_t offset)
+check_compressed_range (vd_image *img, size_t count, uint64_t offset)
 {
   struct qcow2 *s = img->priv;
   uint64_t cs = s->cluster_size;
-  CLEANUP_FREE uint8_t *pad = NULL;
-  CLEANUP_FREE uint8_t *out = NULL;
-  const uint8_t *in = buf;
-  int64_t clen;
-  int r;
 
   if (!IS_ALIGNED (offset, cs) || count > cs
       || (count < cs && offset + count != img->size)) {
@@ -854,6 +881,34 @@ q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
                   img->filename, (uint64_t) count, offset);
     return -1;
   }
+  return 0;
+}
+
+/* As qemu: a cluster that does not shrink is stored as it is, so the
+ * compressed form is at most one byte short of a cluster. */
+static size_t
+q2_compress_bound (vd_image *img, size_t count)
+{
+  struct qcow2 *s = img->priv;
+
+  (void) count;
+  return s->cluster_size - 1;
+}
+
+/* Thread-safe: reads only the compression type, fixed at open; the
+ * compression contexts are per thread. */
+static int
+q2_compress (vd_image *img, const void *buf, size_t count, uint64_t offset,
+             void *out, size_t *outlen)
+{
+  struct qcow2 *s = img->priv;
+  uint64_t cs = s->cluster_size;
+  CLEANUP_FREE uint8_t *pad = NULL;
+  const uint8_t *in = buf;
+  int64_t clen;
+
+  if (check_compressed_range (img, count, offset) == -1)
+    return -1;
   if (count < cs) {
     pad = vd_calloc (1, cs);
     if (!pad)
@@ -861,24 +916,54 @@ q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
     memcpy (pad, buf, count);
     in = pad;
   }
-  /* Compress before taking the lock: callers may compress in parallel.
-   * As qemu: a cluster that does not shrink is stored as it is. */
-  out = vd_malloc (cs);
-  if (!out)
-    return -1;
   clen = qcow2_compress (s->compression, out, cs - 1, in, cs);
   if (clen == -1)
     return -1;
+  *outlen = clen;
+  return 0;
+}
+
+static int
+q2_pwrite_precompressed (vd_image *img, const void *buf, size_t count,
+                         uint64_t offset, const void *data, size_t len)
+{
+  struct qcow2 *s = img->priv;
+  int r;
+
+  if (check_compressed_range (img, count, offset) == -1)
+    return -1;
+  if (len >= s->cluster_size) {
+    vd_set_error (EINVAL,
+                  _ ("%s: a compressed cluster of %zu bytes does not fit "
+                     "in a %" PRIu32 "-byte cluster"),
+                  img->filename, len, s->cluster_size);
+    return -1;
+  }
   pthread_mutex_lock (&s->lock);
   r = qcow2_begin_write (s);
   if (r == 0) {
-    if (clen == 0)
-      r = qcow2_write (s, in, count, offset);
+    if (len == 0)
+      r = qcow2_write (s, buf, count, offset);
     else
-      r = qcow2_write_compressed (s, offset, out, clen);
+      r = qcow2_write_compressed (s, offset, data, len);
   }
   pthread_mutex_unlock (&s->lock);
   return r;
+}
+
+/* Compress before taking the lock: callers may compress in parallel. */
+static int
+q2_pwrite_compressed (vd_image *img, const void *buf, size_t count,
+                      uint64_t offset)
+{
+  struct qcow2 *s = img->priv;
+  CLEANUP_FREE uint8_t *out = NULL;
+  size_t clen = 0;
+
+  out = vd_malloc (s->cluster_size);
+  if (!out || q2_compress (img, buf, count, offset, out, &clen) == -1)
+    return -1;
+  return q2_pwrite_precompressed (img, buf, count, offset, out, clen);
 }
 
 /* ---- info ------------------------------------------------------------ */
@@ -1018,4 +1103,14 @@ const struct vd_format_ops vd_format_qcow2 = {
   .block_status = q2_block_status,
   .info = q2_info,
   .pwrite_compressed = q2_pwrite_compressed,
+  .compress_bound = q2_compress_bound,
+  .compress = q2_compress,
+  .pwrite_precompressed = q2_pwrite_precompressed,
+  .check = qcow2_check,
+  .snapshot_create = qcow2_snapshot_create,
+  .snapshot_apply = qcow2_snapshot_apply,
+  .snapshot_delete = qcow2_snapshot_delete,
+  .amend = qcow2_amend,
+  .set_backing = qcow2_set_backing,
+  .make_empty = qcow2_make_empty,
 };

@@ -15,7 +15,10 @@ lib_libvd_la_SOURCES = \
 	lib/info.c \
 	lib/create.c \
 	lib/check.c \
+	lib/snapshot.c \
 	lib/fmt-raw.c \
+	lib/convert.h \
+	lib/convert.c \
 	lib/vmdk.h \
 	lib/fmt-vmdk.c \
 	lib/vmdk-create.c \
@@ -37,6 +40,10 @@ lib_libvd_la_SOURCES = \
 	lib/qcow2-compress.c \
 	lib/qcow2-create.c \
 	lib/qcow2-refcount.c \
-	lib/qcow2-snapshot.c
+	lib/qcow2-repair.c \
+	lib/qcow2-snapshot.c \
+	lib/qcow2-snapshot-ops.c \
+	lib/qcow2-amend.c \
+	lib/chain.c
 lib_libvd_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(ZSTD_CFLAGS)
 lib_libvd_la_LIBADD = $(ZLIB_LIBS) $(ZSTD_LIBS) $(LTLIBINTL) -lm -lpthread

@@ -1,9 +1,8 @@
 /* qcow2: counting references.  Walks everything that holds a cluster
  * (header, L1 and L2 tables of the active layer and of each snapshot,
  * data and compressed clusters, the snapshot table, bitmaps, the
- * refcount structures) into an array of counts, and repairs the
- * refcounts of an image left dirty (lazy refcounts) from it, as qemu
- * does when it opens such an image for writing.
+ * refcount structures) into an array of counts.  The check itself and
+ * the repairs are in qcow2-repair.c.
  */
 #include <config.h>
 
@@ -248,57 +247,4 @@ qcow2_count_refs (struct qcow2 *s, bool with_rt, uint32_t **map, uint64_t *n)
 fail:
   free (k.map);
   return -1;
-}
-
-int
-qcow2_repair_refcounts (struct qcow2 *s)
-{
-  int pass;
-
-  /* A table that grows while being fixed frees its old clusters; count
-   * again until nothing changes. */
-  for (pass = 0; pass < 4; pass++) {
-    uint32_t *map;
-    uint64_t n, c, b, rc;
-    bool changed = false;
-
-    if (qcow2_count_refs (s, true, &map, &n) == -1)
-      return -1;
-    /* New refcount blocks go past everything counted. */
-    s->free_hint = n;
-    /* Clusters past the end of the file hold nothing. */
-    for (b = (n >> s->rb_bits); b < s->rt_size; b++) {
-      uint64_t first = MAX (b << s->rb_bits, n), last = (b + 1) << s->rb_bits;
-      if (!(s->rt[b] & QCOW2_RT_OFFSET_MASK))
-        continue;
-      for (c = first; c < last; c++) {
-        if (qcow2_get_refcount (s, c, &rc) == -1)
-          goto fail;
-        if (rc) {
-          changed = true;
-          if (qcow2_set_refcount (s, c, 0) == -1)
-            goto fail;
-        }
-      }
-    }
-    for (c = 0; c < n; c++) {
-      if (qcow2_get_refcount (s, c, &rc) == -1)
-        goto fail;
-      if (rc != map[c]) {
-        changed = true;
-        if (qcow2_set_refcount (s, c, map[c]) == -1)
-          goto fail;
-      }
-    }
-    free (map);
-    if (!changed)
-      break;
-    continue;
-  fail:
-    free (map);
-    return -1;
-  }
-  s->free_hint = 0;
-  s->free_byte = 0;
-  return qcow2_flush_all (s);
 }

@@ -515,6 +515,17 @@ qcow2_free_clusters (struct qcow2 *s, uint64_t offset, uint64_t bytes,
 }
 
 int
+qcow2_incref_clusters (struct qcow2 *s, uint64_t offset, uint64_t bytes)
+{
+  uint64_t first = offset >> s->cluster_bits;
+  uint64_t last = (offset + bytes - 1) >> s->cluster_bits;
+
+  if (bytes == 0)
+    return 0;
+  return update_refcounts (s, first, last - first + 1, 1, false);
+}
+
+int
 qcow2_free_entry (struct qcow2 *s, uint64_t e, bool punch)
 {
   uint64_t off, len;

@@ -1,7 +1,8 @@
-/* qcow2: the internal snapshot table, read for info and checked so that
- * no snapshot points outside the file.  Writes keep snapshots intact
- * through the refcounts (a cluster shared with a snapshot is copied, never
- * written in place); this file only reads the table.
+/* qcow2: internal snapshots.  The table is read at open and checked so
+ * that no snapshot points outside the file; create, apply and delete
+ * (vd-img snapshot -c / -a / -d) are in qcow2-snapshot-ops.c.  Writes
+ * keep snapshots intact through the refcounts (a cluster shared with a
+ * snapshot is copied, never written in place).
  */
 #include <config.h>
 
@@ -52,6 +53,7 @@ qcow2_free_snapshots (struct qcow2 *s)
   for (i = 0; i < s->nb_snaps; i++) {
     free (s->snaps[i].id);
     free (s->snaps[i].name);
+    free (s->snaps[i].extra);
   }
   free (s->snaps);
   s->snaps = NULL;
@@ -137,6 +139,11 @@ qcow2_read_snapshots (struct qcow2 *s)
     if (extra >= 24)
       sn->icount = get64 (e + 56); /* UINT64_MAX: not recorded */
     s->nb_snaps = i + 1;
+    sn->extra_size = extra;
+    if (extra && !(sn->extra = vd_malloc (extra)))
+      goto out;
+    if (extra)
+      memcpy (sn->extra, e + 40, extra);
     if (!(sn->id = dup_string (e + 40 + extra, id_len))
         || !(sn->name = dup_string (e + 40 + extra + id_len, name_len)))
       goto out;

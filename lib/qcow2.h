@@ -132,6 +132,8 @@ struct qcow2_snapshot {
   uint64_t vm_state_size;
   uint64_t disk_size;
   uint64_t icount; /* UINT64_MAX if not recorded */
+  uint8_t *extra;  /* the extra data as on disk (kept when rewriting) */
+  uint32_t extra_size;
 };
 
 enum qcow2_ctype {
@@ -206,8 +208,14 @@ struct qcow2 {
   char *backing_name; /* as recorded, or NULL */
   char *backing_format;
 
+  /* Data clusters that are holes in the file are reported as zeros only
+   * when the image looks preallocated (qemu's heuristic), so block
+   * status matches qemu-img map. */
+  bool prealloc_checked, prealloc;
+
   bool write_started; /* autoclear cleared, dirty bit set if lazy */
   bool marked_dirty;  /* we set the dirty bit and clear it at close */
+  bool for_check;     /* opened by check: leave a dirty image to it */
 
   /* Compressed clusters: input and output buffers and the last cluster
    * decompressed (reads of a compressed cluster in pieces). */
@@ -270,6 +278,8 @@ int64_t qcow2_alloc_bytes (struct qcow2 *s, uint64_t size);
 int qcow2_free_entry (struct qcow2 *s, uint64_t l2e, bool punch);
 int qcow2_free_clusters (struct qcow2 *s, uint64_t offset, uint64_t bytes,
                          bool punch);
+/* Add one reference to each cluster of [offset, offset+bytes). */
+int qcow2_incref_clusters (struct qcow2 *s, uint64_t offset, uint64_t bytes);
 /* Write dirty refcount table entries (after their blocks). */
 int qcow2_write_rt_dirty (struct qcow2 *s);
 /* Compressed descriptor → host offset and byte length. */
@@ -346,6 +356,10 @@ void qcow2_decompress_free (struct qcow2 *s);
 
 int qcow2_read_snapshots (struct qcow2 *s);
 void qcow2_free_snapshots (struct qcow2 *s);
+/* The driver's snapshot ops (qemu-img snapshot -c / -a / -d). */
+int qcow2_snapshot_create (vd_image *img, const char *name);
+int qcow2_snapshot_apply (vd_image *img, const char *name);
+int qcow2_snapshot_delete (vd_image *img, const char *name, const char *id);
 
 /* ---- qcow2-check.c --------------------------------------------------- */
 
@@ -355,8 +369,13 @@ void qcow2_free_snapshots (struct qcow2 *s);
  * has *N entries; caller frees it. */
 int qcow2_count_refs (struct qcow2 *s, bool with_rt, uint32_t **map,
                       uint64_t *n);
+
+/* ---- qcow2-repair.c -------------------------------------------------- */
+
 /* Make every refcount match the references (the dirty bit's repair). */
 int qcow2_repair_refcounts (struct qcow2 *s);
+/* The driver's check op (qemu-img check's definitions). */
+int qcow2_check (vd_image *img, struct vd_check_result *res, unsigned fix);
 /* Set one cluster's refcount (creating its block if needed). */
 int qcow2_set_refcount (struct qcow2 *s, uint64_t cluster, uint64_t value);
 
@@ -372,6 +391,12 @@ int qcow2_write_header (struct qcow2 *s);
 /* Called before the first change to the image: clears autoclear bits,
  * sets the dirty bit with lazy refcounts. */
 int qcow2_begin_write (struct qcow2 *s);
+
+/* ---- qcow2-amend.c --------------------------------------------------- */
+
+int qcow2_set_backing (vd_image *img, const char *name, const char *format);
+int qcow2_amend (vd_image *img, struct vd_opts *opts);
+int qcow2_make_empty (vd_image *img);
 
 int qcow2_create (struct vd_io *io, const char *filename, uint64_t size,
                   struct vd_opts *opts);

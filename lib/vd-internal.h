@@ -163,6 +163,23 @@ struct vd_format_ops {
   /* Rewrite the recorded backing file name and format (rebase, commit);
    * NULL name removes the backing file. */
   int (*set_backing) (vd_image *img, const char *name, const char *format);
+  /* Optional: pwrite_compressed in two steps, so that convert can
+   * compress on several threads while one thread writes.  compress must
+   * be thread-safe (it reads only settings fixed at open): it turns one
+   * cluster (as pwrite_compressed takes it) into what the format stores,
+   * at most compress_bound (img, count) bytes, and sets *outlen, or
+   * *outlen = 0 when compressing does not pay and the cluster is to be
+   * stored as it is.  pwrite_precompressed then stores that result
+   * (DATA/LEN; LEN 0 means store BUF, the plain COUNT bytes) as
+   * pwrite_compressed would have. */
+  size_t (*compress_bound) (vd_image *img, size_t count);
+  int (*compress) (vd_image *img, const void *buf, size_t count,
+                   uint64_t offset, void *out, size_t *outlen);
+  int (*pwrite_precompressed) (vd_image *img, const void *buf, size_t count,
+                               uint64_t offset, const void *data, size_t len);
+  /* Make every range unallocated, so it reads from the backing file
+   * (commit).  NULL: not supported. */
+  int (*make_empty) (vd_image *img);
 };
 
 extern const struct vd_format_ops vd_format_raw;

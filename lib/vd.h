@@ -106,6 +106,7 @@ enum {
   VD_OPEN_PROBE_RAW_BACKING = 1 << 3, /* allow an unrecorded backing
                                          format to be probed as raw */
   VD_OPEN_NO_LOCK = 1 << 4,           /* take no image lock (qemu-img -U) */
+  VD_OPEN_CHECK = 1 << 12,            /* opened by check: no repair at open */
 };
 
 /* Open FILENAME with FORMAT (NULL: probe by content).  backing_format, if
@@ -146,6 +147,20 @@ int vd_flush (vd_image *img);
 /* Change the virtual size.  Shrinking needs VD_TRUNCATE_SHRINK. */
 enum { VD_TRUNCATE_SHRINK = 1 << 0 };
 int vd_truncate (vd_image *img, uint64_t size, unsigned flags);
+
+/* Record NAME (NULL: none) and FORMAT as the image's backing file, as
+ * rebase and commit do.  The backing chain opened with the image is
+ * not changed (reopen to follow the new name).  -1 with ENOTSUP if the
+ * format cannot. */
+int vd_set_backing (vd_image *img, const char *name, const char *format);
+/* Change options of an existing image (qemu-img amend: for qcow2
+ * compat, refcount_bits, lazy_refcounts, backing_file, backing_fmt).
+ * Every option must be used.  -1 with ENOTSUP if the format cannot. */
+int vd_amend (vd_image *img, struct vd_opts *opts);
+/* Make the image allocate nothing, so every range reads from its backing
+ * file again (commit empties the overlay so).  -1 with ENOTSUP if the
+ * format cannot. */
+int vd_make_empty (vd_image *img);
 
 /* Write whole clusters compressed (formats that can: qcow2, vmdk
  * streamOptimized).  OFFSET must be cluster aligned and COUNT one cluster
@@ -284,6 +299,18 @@ enum {
  * caller zeroes *res and may set report/opaque first. */
 int vd_check (vd_image *img, struct vd_check_result *res, unsigned fix);
 
+/* ---- internal snapshots ---------------------------------------------- */
+
+/* Create a snapshot tagged NAME of the image's current state (the ID is
+ * the next free number); apply the snapshot whose ID, else tag, is NAME;
+ * delete the first snapshot whose tag is NAME and (if not NULL) whose ID
+ * is ID (NAME NULL: by ID only).  The image must be open read-write.
+ * Returns 0 or -1 (errno ENOENT: no such snapshot; ENOTSUP: the format
+ * has no internal snapshots).  List them with vd_get_info. */
+int vd_snapshot_create (vd_image *img, const char *name);
+int vd_snapshot_apply (vd_image *img, const char *name);
+int vd_snapshot_delete (vd_image *img, const char *name, const char *id);
+
 /* ---- create ---------------------------------------------------------- */
 
 enum {
@@ -303,6 +330,59 @@ int vd_create (const char *filename, const char *format, uint64_t size,
  * and forget them.  Async-signal-safe: a tool calls it from its SIGINT /
  * SIGTERM handler before exiting, so an interrupted run leaves nothing. */
 void vd_remove_temp_files (void);
+
+/* ---- convert --------------------------------------------------------- */
+
+/* Progress of a long operation: DONE of TOTAL units of work (bytes of
+ * data to copy, not of the virtual size).  Called on the thread that
+ * called the operation. */
+typedef void (*vd_progress_fn) (void *opaque, uint64_t done, uint64_t total);
+
+enum {
+  VD_CONVERT_COMPRESS = 1 << 0,       /* -c: write compressed clusters */
+  VD_CONVERT_NO_CREATE = 1 << 1,      /* -n: write the existing target in
+                                         place */
+  VD_CONVERT_TARGET_IS_ZERO = 1 << 2, /* --target-is-zero (needs NO_CREATE) */
+  VD_CONVERT_NO_SPARSE = 1 << 3,      /* -S 0: write zeros too (fully
+                                         allocated target) */
+  VD_CONVERT_OUT_OF_ORDER = 1 << 4,   /* -W: clusters may be written in the
+                                         order they are ready */
+  VD_CONVERT_FLUSH = 1 << 5,          /* flush the target to disk at the end
+                                         (any -t but unsafe) */
+};
+
+struct vd_convert_request {
+  const char *const *sources; /* NR_SOURCES file names, concatenated */
+  size_t nr_sources;
+  const char *source_format;   /* NULL: probe each source */
+  unsigned source_flags;       /* VD_OPEN_NO_LOCK, VD_OPEN_UNSAFE_PATHS,
+                                  VD_OPEN_PROBE_RAW_BACKING */
+  const char *target;          /* the file to write */
+  const char *target_format;   /* NULL: raw */
+  struct vd_opts *target_opts; /* create options (-o), or NULL; not
+                                  modified */
+  const char *backing;         /* -B: the new image's backing file; ranges
+                                  the source's top layer does not allocate
+                                  are left to it */
+  const char *backing_format;  /* -F */
+  uint64_t sparse_size;        /* -S: zero blocks of this size inside data
+                                  are left sparse; 0: 4 KiB */
+  unsigned threads;            /* -m: at most this many threads (0: one per
+                                  processor) */
+  unsigned flags;              /* VD_CONVERT_* */
+  vd_progress_fn progress;     /* or NULL */
+  void *progress_opaque;
+};
+
+/* Convert: read the sources (their backing chains flattened, unless
+ * BACKING is given) and write them, one after the other, into TARGET.
+ * Ranges that read as zeros are never read; zero blocks in data are left
+ * sparse.  A new target is written under a temporary name in its folder
+ * and renamed over TARGET only when complete: on failure (or a signal, see
+ * vd_remove_temp_files) nothing is left behind and an existing TARGET is
+ * untouched.  Memory use is bounded (a few tens of MiB) whatever the
+ * sizes.  Returns 0 or -1 with the error set. */
+int vd_convert (const struct vd_convert_request *req);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,9 @@
 man_pods = man/vd-img.pod
 if GUEST_TOOLS
 man_pods += man/vd-ls.pod man/vd-cat.pod
+man_pods += man/vd-edit.pod
+man_pods += man/vd-inspect.pod
+man_pods += man/vd-df.pod
 endif
 man_MANS += $(man_pods:.pod=.1)
 EXTRA_DIST += $(man_pods)

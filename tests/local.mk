@@ -25,6 +25,7 @@ unit_tests = \
 	tests/unit/test-io \
 	tests/unit/test-fmt-raw \
 	tests/unit/test-format \
+	tests/unit/test-convert \
 	tests/unit/test-qcow2
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -41,6 +42,9 @@ tests_unit_test_fmt_raw_LDADD = $(unit_ldadd)
 tests_unit_test_format_SOURCES = tests/unit/test-format.c
 tests_unit_test_format_CFLAGS = $(unit_cflags)
 tests_unit_test_format_LDADD = $(unit_ldadd)
+tests_unit_test_convert_SOURCES = tests/unit/test-convert.c
+tests_unit_test_convert_CFLAGS = $(unit_cflags)
+tests_unit_test_convert_LDADD = $(unit_ldadd) -lpthread
 tests_unit_test_qcow2_SOURCES = tests/unit/test-qcow2.c
 tests_unit_test_qcow2_CFLAGS = $(unit_cflags)
 tests_unit_test_qcow2_LDADD = $(unit_ldadd)
@@ -89,6 +93,9 @@ tool_tests = \
 	tests/tools/help.sh \
 	tests/tools/man-options.sh \
 	tests/tools/style.sh \
+	tests/tools/convert.sh \
+	tests/tools/convert-errors.sh \
+	tests/tools/convert-signal.sh \
 	tests/tools/vmdk-create.sh \
 	tests/tools/vmdk-hostile.sh \
 	tests/tools/qcow2-corrupt.sh
@@ -98,13 +105,29 @@ EXTRA_DIST += $(tool_tests)
 # ---- interop tests against qemu-img --------------------------------------
 interop_tests = \
 	tests/interop/raw-info.sh \
+	tests/interop/convert.sh \
 	tests/interop/vmdk.sh \
 	tests/interop/qcow2-write.sh \
 	tests/interop/qcow2-read.sh \
 	tests/interop/qcow2-create.sh \
-	tests/interop/qcow2-info.sh
+	tests/interop/qcow2-info.sh \
+	tests/interop/qcow2-check.sh \
+	tests/interop/qcow2-snapshot.sh \
+	tests/interop/qcow2-crash.sh
 TESTS += $(interop_tests)
 EXTRA_DIST += $(interop_tests) tests/interop/qcow2-lib.sh
+
+# vd-img's backing-chain and sizing subcommands against qemu-img.
+chain_interop_tests = \
+	tests/interop/img-map.sh \
+	tests/interop/img-compare.sh \
+	tests/interop/img-measure.sh \
+	tests/interop/img-resize.sh \
+	tests/interop/img-commit-rebase.sh \
+	tests/interop/img-amend.sh \
+	tests/interop/img-workflow.sh
+TESTS += $(chain_interop_tests)
+EXTRA_DIST += $(chain_interop_tests)
 
 # vdio: drives libvd from the shell tests (as qemu-io drives qemu).
 check_PROGRAMS += tests/interop/vdio
@@ -182,6 +205,9 @@ tests_unit_test_render_LDADD = tools/common/libcommon.la $(unit_ldadd) \
 EXTRA_DIST += tests/fixtures/make-guests.sh tests/guest/guest-functions.sh \
 	tests/guest/test-node.xml tests/guest/linux-lR.expected \
 	tests/guest/linux-csv.expected
+EXTRA_DIST += tests/guest/df-node.xml \
+	tests/guest/df-linux.expected tests/guest/df-linux-h.expected \
+	tests/guest/df-lvm-i.expected
 if GUEST_TOOLS
 unit_tests_guest = tests/unit/test-libvirt-domain
 check_PROGRAMS += $(unit_tests_guest)
@@ -190,11 +216,47 @@ tests_unit_test_libvirt_domain_SOURCES = tests/unit/test-libvirt-domain.c
 tests_unit_test_libvirt_domain_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/inspect
 tests_unit_test_libvirt_domain_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS)
 tests_unit_test_libvirt_domain_LDADD = inspect/libinspect.la $(unit_ldadd)
+
+# vd-inspect's JSON and XML from synthetic reports (no appliance).
+check_PROGRAMS += tests/unit/test-inspect-render
+TESTS += tests/unit/test-inspect-render
+tests_unit_test_inspect_render_SOURCES = tests/unit/test-inspect-render.c \
+	tools/inspect-render.c
+tests_unit_test_inspect_render_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect -I$(top_srcdir)/tools
+tests_unit_test_inspect_render_CFLAGS = $(unit_cflags) $(GUESTFS_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBXML2_CFLAGS)
+tests_unit_test_inspect_render_LDADD = tools/common/libcommon.la \
+	$(unit_ldadd) $(JANSSON_LIBS) $(LIBXML2_LIBS)
+
+# vd-inspect's JSON back into a report and out through its XML renderer,
+# for tests/guest/inspect.sh (one launch, both outputs).
+check_PROGRAMS += tests/guest/inspect-json2xml
+tests_guest_inspect_json2xml_SOURCES = tests/guest/inspect-json2xml.c \
+	tools/inspect-render.c
+tests_guest_inspect_json2xml_CPPFLAGS = $(AM_CPPFLAGS) \
+	-I$(top_srcdir)/inspect -I$(top_srcdir)/tools
+tests_guest_inspect_json2xml_CFLAGS = $(AM_CFLAGS) $(GUESTFS_CFLAGS) \
+	$(JANSSON_CFLAGS) $(LIBXML2_CFLAGS)
+tests_guest_inspect_json2xml_LDADD = inspect/libinspect.la \
+	tools/common/libcommon.la lib/libvd.la $(GUESTFS_LIBS) \
+	$(JANSSON_LIBS) $(LIBXML2_LIBS)
+# vd-df's rendering, thresholds and names: no appliance.
+unit_tests_df = tests/unit/test-df-output
+check_PROGRAMS += $(unit_tests_df)
+TESTS += $(unit_tests_df)
+tests_unit_test_df_output_SOURCES = tests/unit/test-df-output.c \
+	tools/df-output.c tools/df-names.c tools/df.h
+tests_unit_test_df_output_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
+tests_unit_test_df_output_LDADD = tools/common/libcommon.la $(unit_ldadd) \
+	$(JANSSON_LIBS) -lm
 endif
 
 guest_tool_tests = \
 	tests/tools/guest-errors.sh \
-	tests/tools/man-options-guest.sh
+	tests/tools/man-options-guest.sh \
+	tests/tools/inspect-errors.sh \
+	tests/tools/df.sh
 TESTS += $(guest_tool_tests)
 EXTRA_DIST += $(guest_tool_tests)
 
@@ -203,7 +265,9 @@ guest_tests = \
 	tests/guest/ls-modes.sh \
 	tests/guest/lvm.sh \
 	tests/guest/cat.sh \
-	tests/guest/errors.sh
+	tests/guest/errors.sh \
+	tests/guest/inspect.sh \
+	tests/guest/df.sh
 TESTS += $(guest_tests)
 EXTRA_DIST += $(guest_tests)
 
@@ -244,3 +308,22 @@ tests_fuzz_fuzz_native_LDFLAGS = -fsanitize=fuzzer,address,undefined
 tests_fuzz_fuzz_native_LDADD = inspect/native/libnative.la lib/libvd.la
 endif
 endif
+# ---- vd-edit's -e language (tools/edit-expr.c) -----------------------------
+unit_tests_edit = tests/unit/test-edit-expr
+check_PROGRAMS += $(unit_tests_edit)
+TESTS += $(unit_tests_edit)
+tests_unit_test_edit_expr_SOURCES = tests/unit/test-edit-expr.c \
+	tools/edit-expr.c tools/edit-expr.h
+tests_unit_test_edit_expr_CFLAGS = $(unit_cflags) $(JANSSON_CFLAGS)
+tests_unit_test_edit_expr_LDADD = $(unit_ldadd)
+
+# vd-edit: errors found before any launch (every pass), and appliance
+# runs on copies of the fixture guests (main pass only; 2 launches).
+edit_tests = \
+	tests/tools/edit-errors.sh \
+	tests/guest/edit-expr.sh \
+	tests/guest/edit-editor.sh
+TESTS += $(edit_tests)
+EXTRA_DIST += $(edit_tests)
+# Timing against virt-edit (run by hand, not by make check).
+EXTRA_DIST += bench/edit.sh

@@ -95,7 +95,7 @@ cmd_check (int argc, char **argv)
   };
   const char *format = NULL, *filename;
   int output = 0, c;
-  unsigned fix = 0, flags = VD_OPEN_NO_BACKING;
+  unsigned fix = 0, flags = VD_OPEN_NO_BACKING | VD_OPEN_CHECK;
   bool quiet = false;
   vd_image *img;
   struct vd_check_result res;

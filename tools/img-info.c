@@ -63,8 +63,8 @@ info_to_json (const struct vd_info *info)
   return j;
 }
 
-static void
-print_snapshot_table (const struct vd_info *info)
+void
+img_print_snapshot_table (const struct vd_info *info)
 {
   size_t i;
 
@@ -124,7 +124,7 @@ print_human (const struct vd_info *info)
       printf ("backing file format: %s\n", info->backing_format);
   }
   if (info->nr_snapshots > 0)
-    print_snapshot_table (info);
+    img_print_snapshot_table (info);
   if (info->format_specific) {
     json_t *j = value_to_json (info->format_specific);
     json_t *data;

@@ -17,7 +17,18 @@ tools_vd_img_SOURCES = \
 	tools/vd-img.c \
 	tools/img-check.c \
 	tools/img-create.c \
-	tools/img-info.c
+	tools/img-info.c \
+	tools/img-convert.c \
+	tools/img-snapshot.c \
+	tools/img-chain.h \
+	tools/img-chain.c \
+	tools/img-map.c \
+	tools/img-compare.c \
+	tools/img-measure.c \
+	tools/img-resize.c \
+	tools/img-amend.c \
+	tools/img-commit.c \
+	tools/img-rebase.c
 tools_vd_img_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tools_vd_img_LDADD = tools/common/libcommon.la lib/libvd.la $(JANSSON_LIBS) \
 	$(LTLIBINTL)
@@ -51,4 +62,32 @@ tools_vd_cat_SOURCES = tools/vd-cat.c
 tools_vd_cat_CPPFLAGS = $(guest_cppflags)
 tools_vd_cat_CFLAGS = $(guest_cflags)
 tools_vd_cat_LDADD = $(guest_ldadd)
+
+# vd-inspect: inspection in inspect/os.c, JSON and XML in inspect-render.c.
+bin_PROGRAMS += tools/vd-inspect
+tools_vd_inspect_SOURCES = tools/vd-inspect.c tools/inspect-render.h \
+	tools/inspect-render.c
+tools_vd_inspect_CPPFLAGS = $(guest_cppflags)
+tools_vd_inspect_CFLAGS = $(guest_cflags) $(LIBXML2_CFLAGS)
+tools_vd_inspect_LDADD = $(guest_ldadd) $(LIBXML2_LIBS)
 endif
+
+# vd-edit: edit files in a guest (tools/edit-expr.c: its -e language).
+if GUEST_TOOLS
+bin_PROGRAMS += tools/vd-edit
+tools_vd_edit_SOURCES = tools/vd-edit.c tools/edit-expr.c tools/edit-expr.h
+tools_vd_edit_CPPFLAGS = $(guest_cppflags)
+tools_vd_edit_CFLAGS = $(guest_cflags)
+tools_vd_edit_LDADD = $(guest_ldadd)
+# vd-df: df-output.c and df-names.c need no appliance (unit-tested alone).
+bin_PROGRAMS += tools/vd-df
+tools_vd_df_SOURCES = tools/vd-df.c tools/df.h tools/df-work.c \
+	tools/df-output.c tools/df-names.c
+tools_vd_df_CPPFLAGS = $(guest_cppflags)
+tools_vd_df_CFLAGS = $(guest_cflags) -pthread
+tools_vd_df_LDFLAGS = -pthread
+tools_vd_df_LDADD = $(guest_ldadd) -lm
+endif
+
+# bench/df.sh: vd-df against virt-df (run by hand).
+EXTRA_DIST += bench/df.sh

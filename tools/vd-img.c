@@ -19,10 +19,24 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+  { "amend", cmd_amend,
+    "amend [-p] [-q] [-f FMT] [-t CACHE] [--force] -o OPTIONS FILE",
+    N_ ("change the format options of an existing image") },
   { "check", cmd_check,
     "check [-q] [-f FMT] [--output=human|json] [-r leaks|all] [-T CACHE] "
     "[-U] FILE",
     N_ ("check an image for errors (and repair them)") },
+  { "commit", cmd_commit,
+    "commit [-q] [-f FMT] [-t CACHE] [-b BASE] [-d] [-p] FILE",
+    N_ ("write an overlay's changes into its backing file") },
+  { "compare", cmd_compare,
+    "compare [-f FMT] [-F FMT] [-T CACHE] [-p] [-q] [-s] [-U] FILE1 FILE2",
+    N_ ("compare the contents of two images") },
+  { "convert", cmd_convert,
+    "convert [-f FMT] [-O OUTFMT] [-o OPTIONS] [-B BACKING [-F FMT]] [-c] "
+    "[-p] [-q] [-n] [-S SIZE] [-m N] [-W] [--target-is-zero] [-t CACHE] "
+    "[-T SRC_CACHE] [-U] SRC... DST",
+    N_ ("copy images into one image of any format") },
   { "create", cmd_create,
     "create [-q] [-f FMT] [-b BACKING [-F BACKING_FMT]] [-u] [-o OPTIONS] "
     "[--force] FILE [SIZE]",
@@ -30,6 +44,26 @@ static const struct subcommand subcommands[] = {
   { "info", cmd_info,
     "info [-f FMT] [--output=human|json] [--backing-chain] [-U] FILE",
     N_ ("show facts about a disk image") },
+  { "map", cmd_map,
+    "map [-f FMT] [--start-offset=OFFSET] [--max-length=LEN] "
+    "[--output=human|json] [-U] FILE",
+    N_ ("show where an image's data lies, layer by layer") },
+  { "measure", cmd_measure,
+    "measure [--output=human|json] [-O FMT] [-o OPTIONS] "
+    "[--size SIZE | [-f FMT] [-U] FILE]",
+    N_ ("tell how large a new image must be") },
+  { "snapshot", cmd_snapshot,
+    "snapshot [-q] [-f FMT] [-U] [-l [--output=human|json] | -c NAME | "
+    "-a NAME | -d NAME [--id ID] | --id ID] FILE",
+    N_ ("list, create, apply or delete internal snapshots") },
+  { "rebase", cmd_rebase,
+    "rebase [-U] [-q] [-f FMT] [-t CACHE] [-T CACHE] [-p] [-u] -b BACKING "
+    "[-F BACKING_FMT] FILE",
+    N_ ("change the backing file of an image") },
+  { "resize", cmd_resize,
+    "resize [-f FMT] [--preallocation=PREALLOC] [-q] [--shrink] FILE "
+    "[+|-]SIZE",
+    N_ ("change the virtual size of an image") },
   { NULL, NULL, NULL, NULL },
 };
 

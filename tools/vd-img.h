@@ -27,5 +27,17 @@ void img_subcommand_usage (const char *name);
 int cmd_check (int argc, char **argv);
 int cmd_create (int argc, char **argv);
 int cmd_info (int argc, char **argv);
+int cmd_convert (int argc, char **argv);
+int cmd_snapshot (int argc, char **argv);
+
+/* The "Snapshot list:" table of qemu-img info and snapshot -l. */
+void img_print_snapshot_table (const struct vd_info *info);
+int cmd_map (int argc, char **argv);
+int cmd_compare (int argc, char **argv);
+int cmd_measure (int argc, char **argv);
+int cmd_resize (int argc, char **argv);
+int cmd_amend (int argc, char **argv);
+int cmd_commit (int argc, char **argv);
+int cmd_rebase (int argc, char **argv);
 
 #endif /* VD_IMG_H */

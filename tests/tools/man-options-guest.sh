@@ -7,7 +7,7 @@ requires podchecker
 [ -x "$top_builddir/tools/vd-ls" ] ||
   skip_all "the guest tools were not built (configure --disable-guest-tools)"
 
-for tool in vd-ls vd-cat; do
+for tool in vd-ls vd-cat vd-edit vd-inspect vd-df; do
   pod="$top_srcdir/man/$tool.pod"
   # Options are the lines after "Options:" that start with a dash.
   help_opts=$("$top_builddir/tools/$tool" --help | sed -n '/^Options:/,$p' |

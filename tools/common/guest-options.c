@@ -338,6 +338,17 @@ handle_common (struct guest_opts *o, int id, const char *arg,
   return -2; /* not a shared option */
 }
 
+static bool
+is_own_option (const struct tool_info *t, int id)
+{
+  size_t i;
+
+  for (i = 0; t->options && t->options[i].help; i++)
+    if (t->options[i].id == id)
+      return true;
+  return false;
+}
+
 int
 guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
                   struct guest_opts *o)
@@ -380,7 +391,9 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
       r = -1;
       break;
     }
-    r = handle_common (o, c, optarg, &fs, t);
+    /* A tool's own option wins over a shared one of the same letter that
+     * the tool did not ask for (vd-df's -i is --inodes, not -i). */
+    r = is_own_option (t, c) ? -2 : handle_common (o, c, optarg, &fs, t);
     if (r == -2)
       r = t->handle (data, c, optarg) == 0 ? 0 : -1;
   }
@@ -389,7 +402,8 @@ guest_opts_parse (const struct tool_info *t, void *data, int argc, char **argv,
   if (r != 0)
     goto fail;
 
-  if ((t->common & GOPT_ADD) && o->nr_drives == 0 && !o->domain) {
+  if ((t->common & GOPT_ADD) && !t->disks_optional && o->nr_drives == 0
+      && !o->domain) {
     tool_error (_ ("no disk given: use -a IMAGE or -d GUEST (try '%s "
                    "--help')"),
                 progname);

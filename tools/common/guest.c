@@ -109,6 +109,7 @@ guestfs_h *
 guest_open (const struct guest_opts *o, unsigned flags)
 {
   bool readonly = !(flags & GUEST_WRITE);
+  bool mount_ro = readonly || (flags & GUEST_MOUNT_RO);
   struct inspect_disks disks = { NULL, 0 };
   guestfs_h *g;
   size_t i;
@@ -141,11 +142,11 @@ guest_open (const struct guest_opts *o, unsigned flags)
     goto fail;
   if (o->nr_mounts > 0) {
     for (i = 0; i < o->nr_mounts; i++)
-      if (inspect_mount_spec (g, o->mounts[i], readonly) == -1)
+      if (inspect_mount_spec (g, o->mounts[i], mount_ro) == -1)
         goto fail;
   }
   else if (o->inspector || (flags & GUEST_INSPECT)) {
-    if (inspect_mount_os (g, readonly, NULL) == -1)
+    if (inspect_mount_os (g, mount_ro, NULL) == -1)
       goto fail;
   }
   inspect_disks_free (&disks);

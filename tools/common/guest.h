@@ -50,6 +50,8 @@ struct tool_info {
    * the problem with tool_error). */
   int (*handle) (void *data, int id, const char *arg);
   size_t min_args; /* positional arguments needed */
+  /* No -a or -d is not an error (vd-df: every libvirt domain then). */
+  bool disks_optional;
 };
 
 struct guest_drive {
@@ -89,6 +91,10 @@ void guest_opts_free (struct guest_opts *o);
 enum {
   GUEST_WRITE = 1 << 0,   /* add the disks writable (refuses a live domain) */
   GUEST_INSPECT = 1 << 1, /* mount by inspection unless -m is given */
+  /* With GUEST_WRITE: the disks are writable but the filesystems are
+   * mounted read-only, so nothing is written until the tool remounts one
+   * read-write (guestfs_remount) because it has something to write. */
+  GUEST_MOUNT_RO = 1 << 2,
 };
 
 /* Open the guest O names: add its disks (read-only unless GUEST_WRITE),
