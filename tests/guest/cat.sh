@@ -2,7 +2,7 @@
 # vd-cat: guest files to stdout byte for byte (a 300000-byte binary file
 # with NULs, a symlink, a name with spaces and non-ASCII, several files in
 # one run); a missing file is an error that prints nothing on stdout.
-# Two appliance launches.
+# Two runs, on the native path in the default auto mode (no appliance).
 . "$top_srcdir/tests/functions.sh"
 . "$top_srcdir/tests/guest/guest-functions.sh"
 

@@ -1,6 +1,7 @@
 #!/bin/sh
-# vd-ls's other output modes, one appliance launch each: the plain
-# listing (several folders and a file in one run), -R (names below each
+# vd-ls's other output modes, one run each (on the native path in the
+# default auto mode, so no appliance launch): the plain listing (several
+# folders and a file in one run), -R (names below each
 # folder, as virt-ls prints them), and -l on a guest with no operating
 # system, mounted with -m.
 . "$top_srcdir/tests/functions.sh"

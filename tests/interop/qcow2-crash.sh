@@ -101,13 +101,23 @@ is "the scenario's disk is as modelled" "$(verify_disk final.raw $STEPS $STEPS)"
 qemu-img convert -l snapshot.name=s2 -O raw st$STEPS.qcow2 s2.raw
 is "snapshot s2 is as modelled" "$(verify_disk s2.raw 6 6)" ""
 
-points=0 copied_only=0 bad=0 repaired=0
+points=0 copied_only=0 bad=0 repaired=0 ran=0
+# Every point in the main pass; under ASan (several times slower) every
+# 4th, so the whole suite keeps to its time budget.  VD_CRASH_STRIDE=N
+# overrides.
+stride=${VD_CRASH_STRIDE:-1}
+[ "${VD_PASS:-}" = asan ] && stride=${VD_CRASH_STRIDE:-4}
 s=1
 while [ $s -le $STEPS ]; do
   n=$(wc -l < "log$s")
   p=1
   while [ "$p" -le "$n" ]; do
     points=$((points + 1))
+    if [ $(((points - 1) % stride)) -ne 0 ]; then
+      p=$((p + 1))
+      continue
+    fi
+    ran=$((ran + 1))
     kind=$(sed -n "${p}p" "log$s" | cut -d' ' -f2)
     mode=exit
     [ "$kind" = flush ] && mode=powerloss
@@ -156,6 +166,6 @@ while [ $s -le $STEPS ]; do
   s=$((s + 1))
 done
 is "every injection point passes" "$bad" 0
-diag "$points injection points; $repaired needed -r leaks; $copied_only left only a clear OFLAG_COPIED flag on a refcount-1 cluster"
+diag "$points injection points, $ran run; $repaired needed -r leaks; $copied_only left only a clear OFLAG_COPIED flag on a refcount-1 cluster"
 check "the scenario has injection points" [ "$points" -gt 20 ]
 done_testing
