@@ -10,11 +10,36 @@
 
 #include "vd-img.h"
 
+/* The snapshots as qemu-img's JSON lists them (info and snapshot -l). */
+json_t *
+img_snapshots_json (const struct vd_info *info)
+{
+  json_t *a = json_array ();
+  size_t i;
+
+  for (i = 0; i < info->nr_snapshots; i++) {
+    const struct vd_snapshot_info *s = &info->snapshots[i];
+    json_t *o = json_object ();
+    if (s->icount != UINT64_MAX)
+      json_object_set_new (o, "icount", json_integer (s->icount));
+    json_object_set_new (o, "vm-clock-nsec",
+                         json_integer (s->vm_clock_nsec % 1000000000));
+    json_object_set_new (o, "name", json_string (s->name));
+    json_object_set_new (o, "date-sec", json_integer (s->date_sec));
+    json_object_set_new (o, "date-nsec", json_integer (s->date_nsec));
+    json_object_set_new (o, "vm-clock-sec",
+                         json_integer (s->vm_clock_nsec / 1000000000));
+    json_object_set_new (o, "id", json_string (s->id));
+    json_object_set_new (o, "vm-state-size", json_integer (s->vm_state_size));
+    json_array_append_new (a, o);
+  }
+  return a;
+}
+
 static json_t *
 info_to_json (const struct vd_info *info)
 {
   json_t *j = json_object ();
-  size_t i;
 
   json_object_set_new (j, "virtual-size", json_integer (info->virtual_size));
   json_object_set_new (j, "filename", json_string (info->filename));
@@ -35,26 +60,8 @@ info_to_json (const struct vd_info *info)
       json_object_set_new (j, "backing-filename-format",
                            json_string (info->backing_format));
   }
-  if (info->nr_snapshots > 0) {
-    json_t *a = json_array ();
-    for (i = 0; i < info->nr_snapshots; i++) {
-      const struct vd_snapshot_info *s = &info->snapshots[i];
-      json_t *o = json_object ();
-      if (s->icount != UINT64_MAX)
-        json_object_set_new (o, "icount", json_integer (s->icount));
-      json_object_set_new (o, "vm-clock-nsec",
-                           json_integer (s->vm_clock_nsec % 1000000000));
-      json_object_set_new (o, "name", json_string (s->name));
-      json_object_set_new (o, "date-sec", json_integer (s->date_sec));
-      json_object_set_new (o, "date-nsec", json_integer (s->date_nsec));
-      json_object_set_new (o, "vm-clock-sec",
-                           json_integer (s->vm_clock_nsec / 1000000000));
-      json_object_set_new (o, "id", json_string (s->id));
-      json_object_set_new (o, "vm-state-size", json_integer (s->vm_state_size));
-      json_array_append_new (a, o);
-    }
-    json_object_set_new (j, "snapshots", a);
-  }
+  if (info->nr_snapshots > 0)
+    json_object_set_new (j, "snapshots", img_snapshots_json (info));
   if (info->format_specific)
     json_object_set_new (j, "format-specific",
                          value_to_json (info->format_specific));

@@ -17,25 +17,8 @@ enum { ACT_NONE, ACT_LIST, ACT_CREATE, ACT_APPLY, ACT_DELETE };
 static void
 print_json (const struct vd_info *info)
 {
-  json_t *a = json_array ();
-  size_t i;
+  json_t *a = img_snapshots_json (info);
 
-  for (i = 0; i < info->nr_snapshots; i++) {
-    const struct vd_snapshot_info *s = &info->snapshots[i];
-    json_t *o = json_object ();
-    if (s->icount != UINT64_MAX)
-      json_object_set_new (o, "icount", json_integer (s->icount));
-    json_object_set_new (o, "vm-clock-nsec",
-                         json_integer (s->vm_clock_nsec % 1000000000));
-    json_object_set_new (o, "name", json_string (s->name));
-    json_object_set_new (o, "date-sec", json_integer (s->date_sec));
-    json_object_set_new (o, "date-nsec", json_integer (s->date_nsec));
-    json_object_set_new (o, "vm-clock-sec",
-                         json_integer (s->vm_clock_nsec / 1000000000));
-    json_object_set_new (o, "id", json_string (s->id));
-    json_object_set_new (o, "vm-state-size", json_integer (s->vm_state_size));
-    json_array_append_new (a, o);
-  }
   json_print_qemu (stdout, a);
   json_decref (a);
 }

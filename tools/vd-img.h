@@ -32,6 +32,8 @@ int cmd_snapshot (int argc, char **argv);
 
 /* The "Snapshot list:" table of qemu-img info and snapshot -l. */
 void img_print_snapshot_table (const struct vd_info *info);
+/* The snapshots as qemu-img's JSON lists them (info and snapshot -l). */
+json_t *img_snapshots_json (const struct vd_info *info);
 int cmd_map (int argc, char **argv);
 int cmd_compare (int argc, char **argv);
 int cmd_measure (int argc, char **argv);
