@@ -9,7 +9,8 @@
 # made from; the broken guests fail by name and the others still print.
 # The other output forms are rendered from the saved results of that run
 # (VD_DF_TEST_LOAD, no launch) and compared with virt-df's text
-# (df-*.expected, printed by virt-df 1.48.2 for the same fixtures).
+# (df-*.expected: virt-df 1.48.2's layout for the same fixtures; the numbers follow
+# the fixture: regenerate them when tests/fixtures/make-guests.sh changes the trees).
 . "$top_srcdir/tests/functions.sh"
 . "$top_srcdir/tests/guest/guest-functions.sh"
 requires jq
