@@ -137,6 +137,7 @@ apply_filter (int pipe_fd)
     SCMP_SYS (getpid),       SCMP_SYS (gettid),       SCMP_SYS (clock_gettime),
     SCMP_SYS (gettimeofday), SCMP_SYS (time),         SCMP_SYS (futex),
     SCMP_SYS (getrandom),    SCMP_SYS (sched_yield),  SCMP_SYS (sysinfo),
+    SCMP_SYS (sigaltstack),
   };
   scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_KILL_PROCESS);
   size_t i;
